@@ -1,0 +1,114 @@
+"""What `plan()` needs, resolved: specs instead of catalog ids, numbers instead of "auto".
+
+Frozen dataclasses: the session layer validates user input (pydantic) and builds these; the
+engine trusts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .hardware import GpuSpec, PriceSpec, ServerSpec
+from .model import ModelSpec
+
+WeightFormat = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4", "awq", "gptq", "nf4", "mxfp4"]
+KvFormat = Literal["auto", "bf16", "fp16", "fp8"]
+ServingEngine = Literal["vllm", "sglang", "trtllm"]
+WEIGHT_FORMATS: tuple[str, ...] = WeightFormat.__args__  # type: ignore[attr-defined]
+KV_FORMATS: tuple[str, ...] = KvFormat.__args__  # type: ignore[attr-defined]
+SERVING_ENGINES: tuple[str, ...] = ServingEngine.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ServingInputs:
+    engine: ServingEngine = "vllm"
+    memory_fraction: float = 0.90  # vLLM gpu_memory_utilization / SGLang mem_fraction_static /
+    # TensorRT-LLM free_gpu_memory_fraction
+    max_model_len: int | None = None  # None: the model's own context limit (vLLM's default)
+    max_num_batched_tokens: int = 8192
+    max_num_seqs: int = 256
+    block_size: int | None = None  # None: the engine's default page size
+    concurrent_sessions: int = 100
+    prompt_tokens: int = 1000
+    output_tokens: int = 300
+    requests_per_second: float = 1.0
+    ttft_ms: float | None = 1000.0
+    itl_ms: float | None = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioKnobs:
+    """How conservatively a scenario plans. `kv_share`: share of the KV pool planned for
+    (the rest absorbs bursts and fragmentation); `headroom`: growth on top of today's demand;
+    `redundancy`: extra replicas beyond the need (N+k)."""
+
+    kv_share: float
+    headroom: float
+    redundancy: int
+
+
+DEFAULT_SCENARIOS: dict[str, ScenarioKnobs] = {
+    "minimum": ScenarioKnobs(kv_share=1.0, headroom=0.0, redundancy=0),
+    "recommended": ScenarioKnobs(kv_share=0.85, headroom=0.25, redundancy=1),
+    "ideal": ScenarioKnobs(kv_share=0.70, headroom=0.50, redundancy=2),
+}
+SCENARIO_NAMES: tuple[str, ...] = tuple(DEFAULT_SCENARIOS)
+
+
+@dataclass(frozen=True, slots=True)
+class CostInputs:
+    price_per_gpu_hour: float | None = None  # USD; None: from the price catalog if one matches
+    provider: str | None = None
+    energy_price_kwh: float = 0.12  # USD per kWh
+    pue: float = 1.3  # power usage effectiveness of the data hall
+    kw_per_rack: float = 40.0  # power budget of one rack
+    rack_units_per_rack: int = 42
+    host_base_kw: float = 1.0  # CPUs, memory, NICs, fans of a node when no server is named
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingInputs:
+    method: Literal["full", "lora", "qlora"] = "lora"
+    optimizer: Literal["adamw", "adamw8bit", "sgd"] = "adamw"
+    lora_rank: int = 16
+    lora_targets: Literal["all-linear", "attention"] = "all-linear"
+    sequence_length: int = 4096
+    micro_batch_size: int = 1
+    gradient_accumulation: int = 8
+    global_batch_size: int = 64
+    gradient_checkpointing: Literal["none", "selective", "full"] = "selective"
+    flash_attention: bool = True
+    zero_stage: int = 2
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    gpus: int = 8
+    dataset_tokens: float = 1e9
+    epochs: float = 3
+    mfu: float = 0.40
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    model: ModelSpec
+    gpu: GpuSpec
+    weights: WeightFormat = "bf16"
+    kv_cache: KvFormat = "auto"
+    server: ServerSpec | None = None
+    gpus_per_node: int = 8
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    serving: ServingInputs = field(default_factory=ServingInputs)
+    scenarios: dict[str, ScenarioKnobs] = field(default_factory=lambda: dict(DEFAULT_SCENARIOS))
+    costs: CostInputs = field(default_factory=CostInputs)
+    prices: tuple[PriceSpec, ...] = ()  # catalog prices for this GPU, to pick from
+    training: TrainingInputs | None = None
+    name: str = ""
+
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.tensor_parallel * self.pipeline_parallel
+
+    @property
+    def node_gpus(self) -> int:
+        return self.server.gpus_per_node if self.server else self.gpus_per_node

@@ -1,0 +1,309 @@
+"""plan(): the one entry every face calls. Resolved inputs in, one immutable Plan out.
+
+Warnings are data (`PlanWarning`), never printed. `Plan.to_dict()` is the JSON report contract
+of DESIGN section 3; all sizes in GiB (2^30 bytes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .cost import PriceChoice, choose_price
+from .hardware import GIB
+from .inference import InferenceEstimate, estimate_inference
+from .inputs import PlanInputs
+from .memory import MemoryBreakdown, inference_memory, kv_dtype_bytes
+from .model import ParamCounts, check_parallelism, count_params, kv_footprint
+from .physical import NodePower, Physical, node_power, physical
+from .scenarios import ScenarioSizing, size_scenario
+from .training import TrainingEstimate, estimate_training
+
+Severity = Literal["info", "warning", "error"]
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    code: str
+    severity: Severity
+    message: str
+    field: str = ""  # the session field it concerns, for the UI to mark
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioPlan:
+    sizing: ScenarioSizing | None
+    physical: Physical | None
+    cost_per_hour: float | None
+    cost_per_month: float | None
+    cost_per_million_tokens: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    inputs: PlanInputs
+    params: ParamCounts
+    max_model_len: int
+    memory: MemoryBreakdown
+    inference: InferenceEstimate
+    node: NodePower
+    price: PriceChoice
+    scenarios: dict[str, ScenarioPlan]
+    training: TrainingEstimate | None
+    warnings: tuple[PlanWarning, ...]
+
+    @property
+    def fits(self) -> bool:
+        return self.memory.fits
+
+    def to_dict(self) -> dict[str, Any]:
+        return report_dict(self)
+
+
+def _resolve_context(inputs: PlanInputs, warnings: list[PlanWarning]) -> int:
+    spec, serving = inputs.model, inputs.serving
+    limit = spec.max_context
+    wanted = serving.max_model_len
+    if wanted is None:
+        if limit is None:
+            warnings.append(
+                PlanWarning("context-unknown", "warning", "the model config gives no context limit; "
+                            "assuming 4,096 tokens: set serving.max_model_len", "serving.max_model_len")
+            )
+            return 4096
+        return limit
+    if limit is not None and wanted > limit:
+        warnings.append(
+            PlanWarning("context-clamped", "warning",
+                        f"max_model_len {wanted:,} exceeds {spec.label}'s limit of {limit:,} tokens; "
+                        f"clamped to {limit:,}", "serving.max_model_len")
+        )
+        return limit
+    return wanted
+
+
+def plan(inputs: PlanInputs) -> Plan:
+    spec, gpu, serving = inputs.model, inputs.gpu, inputs.serving
+    tp, pp = inputs.tensor_parallel, inputs.pipeline_parallel
+    warnings: list[PlanWarning] = []
+    params = count_params(spec)
+    max_len = _resolve_context(inputs, warnings)
+
+    memory = inference_memory(
+        spec, gpu, serving, weights=inputs.weights, kv_cache=inputs.kv_cache,
+        tensor_parallel=tp, pipeline_parallel=pp, max_model_len=max_len, params=params,
+    )
+    layout_problems = check_parallelism(spec, tp, pp)
+    for problem in layout_problems:
+        warnings.append(PlanWarning("parallelism", "error", problem, "hardware.tensor_parallel"))
+    if layout_problems and memory.fits:
+        memory = _refuse(memory, "; ".join(layout_problems))
+    if not memory.fits:
+        warnings.append(PlanWarning("does-not-fit", "error", f"does not fit: {memory.reason}", "hardware.gpu"))
+    _serving_warnings(inputs, memory, max_len, warnings)
+
+    inference = estimate_inference(spec, params, memory, gpu, serving, inputs.weights, tp)
+    for note in inference.sla_notes:
+        warnings.append(PlanWarning("sla", "warning", note, "serving.sla"))
+    if not inference.known and memory.fits:
+        warnings.append(PlanWarning("speed-unknown", "info", inference.reason))
+
+    gpn = inputs.node_gpus
+    node = node_power(gpu, inputs.server, gpn, inputs.costs)
+    if node.kw is None:
+        warnings.append(PlanWarning("power-unknown", "warning", f"power {node.basis}", "hardware.server"))
+    price = choose_price(inputs.costs, inputs.prices)
+    if price.per_gpu_hour is None:
+        warnings.append(PlanWarning("price-unknown", "info", price.basis, "costs.price_per_gpu_hour"))
+    if tp * pp > gpn:
+        warnings.append(PlanWarning("replica-spans-nodes", "warning",
+                                    f"one replica needs {tp * pp} GPUs, more than the {gpn} of a node: "
+                                    "plan for a fast inter-node fabric", "hardware.tensor_parallel"))
+
+    rate_replicas = 0
+    if inference.requests_per_s_replica and serving.requests_per_second > 0:
+        rate_replicas = math.ceil(serving.requests_per_second / inference.requests_per_s_replica)
+    scenarios = {}
+    for name, knobs in inputs.scenarios.items():
+        sizing = size_scenario(name, knobs, memory, serving.concurrent_sessions, serving.max_num_seqs, gpn, rate_replicas)
+        if sizing is None:
+            scenarios[name] = ScenarioPlan(None, None, None, None, None)
+            continue
+        phys = physical(sizing.nodes, node, inputs.costs)
+        per_hour = sizing.gpus_provisioned * price.per_gpu_hour if price.per_gpu_hour is not None else None
+        tokens_s = (inference.tokens_per_s_replica or 0) * sizing.replicas_needed
+        per_mtok = per_hour / (tokens_s * 3600) * 1e6 if per_hour is not None and tokens_s else None
+        scenarios[name] = ScenarioPlan(
+            sizing=sizing,
+            physical=phys,
+            cost_per_hour=per_hour,
+            cost_per_month=per_hour * 730 if per_hour is not None else None,
+            cost_per_million_tokens=per_mtok,
+        )
+
+    training = None
+    if inputs.training is not None:
+        training = estimate_training(spec, params, gpu, inputs.training, price.per_gpu_hour)
+        if not training.fits:
+            warnings.append(PlanWarning("training-does-not-fit", "warning", f"training {training.reason}", "training"))
+    return Plan(
+        inputs=inputs, params=params, max_model_len=max_len, memory=memory, inference=inference,
+        node=node, price=price, scenarios=scenarios, training=training, warnings=tuple(warnings),
+    )
+
+
+def _refuse(memory: MemoryBreakdown, reason: str) -> MemoryBreakdown:
+    from dataclasses import replace
+
+    return replace(memory, fits=False, reason=reason, sessions_per_replica=0, sessions_kv_limited=0)
+
+
+def _serving_warnings(inputs: PlanInputs, memory: MemoryBreakdown, max_len: int, warnings: list[PlanWarning]) -> None:
+    serving, gpu, spec = inputs.serving, inputs.gpu, inputs.model
+    if memory.session_tokens > max_len:
+        warnings.append(PlanWarning("session-exceeds-context", "warning",
+                                    f"prompt + output ({memory.session_tokens:,} tokens) exceed max_model_len "
+                                    f"{max_len:,}: requests will be rejected", "serving.prompt_tokens"))
+    if memory.fits and memory.sessions_kv_limited > serving.max_num_seqs:
+        warnings.append(PlanWarning("max-num-seqs", "info",
+                                    f"the KV pool holds {memory.sessions_kv_limited:,} average sessions per replica "
+                                    f"but max_num_seqs caps a replica at {serving.max_num_seqs}",
+                                    "serving.max_num_seqs"))
+    if serving.engine == "sglang":
+        outside = memory.gpu_total_bytes * (1 - serving.memory_fraction)
+        if outside < memory.activation_bytes:
+            warnings.append(PlanWarning("sglang-activation", "warning",
+                                        f"SGLang keeps activations outside mem_fraction_static: "
+                                        f"{outside / GIB:.2f} GiB left for a {memory.activation_bytes / GIB:.2f} GiB "
+                                        "activation peak risks out-of-memory at full batch",
+                                        "serving.memory_fraction"))
+    if inputs.weights == "fp8" and not gpu.fp8_tflops:
+        warnings.append(PlanWarning("fp8-emulated", "info",
+                                    f"{gpu.label} has no FP8 tensor cores: engines run FP8 weights as "
+                                    "weight-only (Marlin), at 16-bit compute speed", "model.weights"))
+    if spec.sliding_window and any(k == "sliding" for k in spec.kinds):
+        warnings.append(PlanWarning("sliding-window", "info",
+                                    f"{sum(k == 'sliding' for k in spec.kinds)} of {spec.num_layers} layers keep "
+                                    f"only the last {spec.sliding_window:,} tokens; concurrency assumes the "
+                                    "engine frees blocks outside the window (vLLM V1 hybrid allocator)"))
+    if serving.max_num_batched_tokens < max_len and serving.engine == "vllm":
+        warnings.append(PlanWarning("chunked-prefill", "info",
+                                    f"max_num_batched_tokens {serving.max_num_batched_tokens:,} < max_model_len "
+                                    f"{max_len:,}: long prompts are prefilled in chunks",
+                                    "serving.max_num_batched_tokens"))
+
+
+def _gib(value: float | None) -> float | None:
+    return None if value is None else round(value / GIB, 4)
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def report_dict(p: Plan) -> dict[str, Any]:
+    m, i = p.memory, p.inputs
+    scen = {}
+    for name, s in p.scenarios.items():
+        z, ph = s.sizing, s.physical
+        scen[name] = {
+            "kv_share": i.scenarios[name].kv_share,
+            "headroom": i.scenarios[name].headroom,
+            "redundancy": i.scenarios[name].redundancy,
+            "nodes": z.nodes if z else None,
+            "gpus": z.gpus if z else None,
+            "gpus_provisioned": z.gpus_provisioned if z else None,
+            "replicas": z.replicas if z else None,
+            "sessions_per_replica": z.sessions_per_replica if z else None,
+            "sessions_capacity": z.sessions_capacity if z else None,
+            "demand_sessions": _r(z.demand_sessions, 1) if z else None,
+            "power_kw": _r(ph.power_kw, 2) if ph else None,
+            "rack_units": ph.rack_units if ph else None,
+            "racks": ph.racks if ph else None,
+            "heat_btu_hr": _r(ph.heat_btu_hr, 0) if ph else None,
+            "energy_kwh_month": _r(ph.energy_kwh_month, 0) if ph else None,
+            "energy_cost_month": _r(ph.energy_cost_month, 2) if ph else None,
+            "cost_per_hour": _r(s.cost_per_hour, 2),
+            "cost_per_month": _r(s.cost_per_month, 0),
+            "cost_per_million_tokens": _r(s.cost_per_million_tokens, 4),
+        }
+    inf = p.inference
+    tr = p.training
+    return {
+        "report_version": REPORT_VERSION,
+        "units": {"memory": "GiB (2^30 bytes)", "power": "kW", "heat": "BTU/h", "cost": "USD"},
+        "name": i.name,
+        "model": {
+            "id": i.model.id,
+            "name": i.model.label,
+            "family": i.model.family,
+            "params_total": p.params.total,
+            "params_active": p.params.active,
+            "kv_bytes_per_token": kv_footprint(i.model, kv_dtype_bytes(i.model, i.kv_cache, i.weights)).bytes_per_token,
+            "max_context": i.model.max_context,
+            "weights": i.weights,
+            "kv_cache": i.kv_cache,
+        },
+        "hardware": {
+            "gpu": i.gpu.id,
+            "gpu_name": i.gpu.label,
+            "server": i.server.id if i.server else None,
+            "gpus_per_node": i.node_gpus,
+            "tensor_parallel": i.tensor_parallel,
+            "pipeline_parallel": i.pipeline_parallel,
+        },
+        "memory": {
+            "engine": i.serving.engine,
+            "memory_fraction": i.serving.memory_fraction,
+            "gpu_total_gib": _gib(m.gpu_total_bytes),
+            "budget_gib": _gib(m.budget_bytes),
+            "weights_gib": _gib(m.weights_bytes),
+            "activation_gib": _gib(m.activation_bytes),
+            "overhead_gib": _gib(m.overhead_bytes),
+            "kv_pool_gib": _gib(m.kv_pool_bytes),
+            "kv_bytes_per_token": m.kv.bytes_per_token,
+            "block_tokens": m.block_tokens,
+            "kv_capacity_tokens": m.kv_capacity_tokens,
+            "max_model_len": m.max_model_len,
+            "max_concurrency": _r(m.max_concurrency, 2),
+            "session_tokens": m.session_tokens,
+            "sessions_per_replica": m.sessions_per_replica,
+            "sessions_per_gpu": _r(m.sessions_per_gpu, 2),
+            "fits": m.fits,
+            "reason": m.reason,
+        },
+        "scenarios": scen,
+        "physical": {
+            "node_power_kw": _r(p.node.kw, 2),
+            "node_power_basis": p.node.basis,
+            "node_rack_units": p.node.rack_units,
+            "node_rack_units_basis": p.node.rack_units_basis,
+        },
+        "cost": {"price_per_gpu_hour": p.price.per_gpu_hour, "price_basis": p.price.basis},
+        "inference": {
+            "known": inf.known,
+            "reason": inf.reason,
+            "ttft_ms": _r(inf.ttft_ms, 1),
+            "itl_ms_bs1": _r(inf.itl_ms_bs1, 2),
+            "batch": inf.batch,
+            "itl_ms": _r(inf.itl_ms, 2),
+            "tokens_per_s_replica": _r(inf.tokens_per_s_replica, 1),
+            "requests_per_s_replica": _r(inf.requests_per_s_replica, 3),
+            "meets_sla": inf.meets_sla,
+        },
+        "training": None if tr is None else {
+            "method": i.training.method if i.training else None,
+            "trainable_params": tr.trainable_params,
+            "weights_gib": _r(tr.weights_gib), "gradients_gib": _r(tr.gradients_gib),
+            "optimizer_gib": _r(tr.optimizer_gib), "activations_gib": _r(tr.activations_gib),
+            "overhead_gib": _r(tr.overhead_gib), "total_gib": _r(tr.total_gib), "fits": tr.fits,
+            "data_parallel": tr.data_parallel, "tokens": tr.tokens, "flops": tr.flops,
+            "hours": _r(tr.hours, 2), "gpu_hours": _r(tr.gpu_hours, 1), "cost": _r(tr.cost, 2),
+            "reason": tr.reason,
+        },
+        "warnings": [
+            {"code": w.code, "severity": w.severity, "message": w.message, "field": w.field} for w in p.warnings
+        ],
+    }

@@ -1,0 +1,357 @@
+"""Health rules over HostSamples, and the alert book (de-duplication, acknowledgement, JSON log).
+
+`evaluate(sample, thresholds)` is pure: the alerts a single sample shows. `AlertBook.update()`
+turns those into a de-duplicated history: a condition that persists is ONE alert (its count and
+last time grow); it raises a new alert only if it recurs after `cooldown_s` of silence. Every new
+alert is written as one JSON line to the logger "gpuplan.alerts".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Callable, Hashable, Literal, Sequence
+
+from engine.telemetry.samples import GpuSample, HostSample
+
+Severity = Literal["warn", "critical"]
+
+RULE_GPU_LOST = "gpu_lost"
+RULE_TEMP_NEAR_SLOWDOWN = "temperature_near_slowdown"
+RULE_TEMP_SLOWDOWN = "temperature_slowdown"
+RULE_HW_SLOWDOWN = "hw_slowdown"
+RULE_THERMAL_THROTTLE = "thermal_throttle"
+RULE_POWER_BRAKE = "power_brake_throttle"
+RULE_ECC_UNCORRECTED = "ecc_uncorrected"
+RULE_REMAP_FAILURE = "row_remap_failure"
+RULE_REMAP_PENDING = "row_remap_pending"
+RULE_PAGE_RETIREMENT_PENDING = "page_retirement_pending"
+RULE_XID_CRITICAL = "xid_critical"
+RULE_XID = "xid"
+RULE_ECC_DBE_EVENT = "ecc_double_bit_event"
+RULE_MEMORY_HIGH = "memory_high"
+
+ALL_RULES: tuple[str, ...] = (
+    RULE_GPU_LOST,
+    RULE_TEMP_NEAR_SLOWDOWN,
+    RULE_TEMP_SLOWDOWN,
+    RULE_HW_SLOWDOWN,
+    RULE_THERMAL_THROTTLE,
+    RULE_POWER_BRAKE,
+    RULE_ECC_UNCORRECTED,
+    RULE_REMAP_FAILURE,
+    RULE_REMAP_PENDING,
+    RULE_PAGE_RETIREMENT_PENDING,
+    RULE_XID_CRITICAL,
+    RULE_XID,
+    RULE_ECC_DBE_EVENT,
+    RULE_MEMORY_HIGH,
+)
+# Event rules: one-off happenings, kept active until acknowledged (conditions resolve by themselves)
+# and de-duplicated per value (an Xid 79 after an Xid 48 is a new alert).
+EVENT_RULES: frozenset[str] = frozenset({RULE_XID_CRITICAL, RULE_XID, RULE_ECC_DBE_EVENT})
+
+# Xids that need action beyond restarting the application, after NVIDIA's Xid catalog
+# (docs.nvidia.com/deploy/xid-errors) and its dynamic page retirement / row remapping guides.
+XID_DESCRIPTIONS: dict[int, str] = {
+    13: "graphics engine exception (usually the application)",
+    31: "GPU memory page fault (usually the application)",
+    43: "GPU stopped processing (application)",
+    45: "preemptive cleanup after a previous error",
+    46: "GPU stopped processing",
+    48: "double-bit ECC error (DBE)",
+    61: "internal micro-controller breakpoint/warning",
+    62: "internal micro-controller halt",
+    63: "ECC page retirement or row remapping recorded: reset the GPU to apply",
+    64: "ECC page retirement or row remapping failed",
+    74: "NVLink error",
+    79: "GPU has fallen off the bus",
+    92: "high single-bit ECC error rate",
+    94: "contained ECC error (affected application must restart)",
+    95: "uncontained ECC error (GPU reset required)",
+    119: "GSP RPC timeout",
+    120: "GSP error",
+    140: "unrecovered ECC error",
+}
+DEFAULT_CRITICAL_XIDS: frozenset[int] = frozenset({46, 48, 61, 62, 63, 64, 74, 79, 92, 94, 95, 119, 120, 140})
+
+_THERMAL_REASONS = ("sw_thermal_slowdown", "hw_thermal_slowdown")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthThresholds:
+    # warn when the temperature is within this many degrees of the NVML slowdown threshold
+    temp_warn_margin_c: int = 5
+    # slowdown threshold to assume when NVML reports none (None: no temperature rule then)
+    temp_fallback_slowdown_c: int | None = None
+    # warn above this used fraction of GPU memory
+    memory_warn_fraction: float = 0.95
+    critical_xids: frozenset[int] = DEFAULT_CRITICAL_XIDS
+    # other Xids (often application faults such as 13, 31, 43) as warnings; False to ignore them
+    warn_other_xids: bool = True
+    disabled_rules: frozenset[str] = frozenset()
+
+
+DEFAULT_THRESHOLDS = HealthThresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    time: float
+    gpu_index: int | None
+    gpu_uuid: str | None
+    rule: str
+    severity: Severity
+    value: float | int | str | None
+    message: str
+
+    @property
+    def key(self) -> tuple[Hashable, ...]:
+        """The de-duplication key: same GPU and rule (and Xid for event rules)."""
+        gpu: Hashable = self.gpu_uuid if self.gpu_uuid else self.gpu_index
+        if self.rule in EVENT_RULES:
+            return (gpu, self.rule, self.value)
+        return (gpu, self.rule)
+
+
+def _gpu_alerts(g: GpuSample, t: float, th: HealthThresholds) -> list[Alert]:
+    out: list[Alert] = []
+    off = th.disabled_rules
+
+    def add(rule: str, severity: Severity, value: float | int | str | None, message: str) -> None:
+        if rule not in off:
+            out.append(Alert(t, g.index, g.uuid, rule, severity, value, message))
+
+    label = g.label
+    for ev in g.xid_events:
+        if ev.kind == "double_bit_ecc":
+            add(RULE_ECC_DBE_EVENT, "critical", "dbe", f"{label}: double-bit ECC error event")
+        elif ev.xid is not None:
+            desc = XID_DESCRIPTIONS.get(ev.xid, "see NVIDIA's Xid catalog")
+            if ev.xid in th.critical_xids:
+                add(RULE_XID_CRITICAL, "critical", ev.xid, f"{label}: Xid {ev.xid}, {desc}")
+            elif th.warn_other_xids:
+                add(RULE_XID, "warn", ev.xid, f"{label}: Xid {ev.xid}, {desc}")
+
+    if g.state != "ok":
+        what = {"lost": "is lost", "error": "is not responding", "backoff": "is not responding (backed off)"}
+        add(RULE_GPU_LOST, "critical", g.state, f"{label} {what.get(g.state, g.state)}: {g.error or 'no detail'}")
+        return out
+
+    slowdown = g.temp_slowdown_c if g.temp_slowdown_c is not None else th.temp_fallback_slowdown_c
+    if g.temperature_c is not None and slowdown is not None:
+        if g.temperature_c >= slowdown:
+            add(
+                RULE_TEMP_SLOWDOWN,
+                "critical",
+                g.temperature_c,
+                f"{label} at {g.temperature_c} °C, at or above its slowdown threshold {slowdown} °C"
+                + (f" (shutdown {g.temp_shutdown_c} °C)" if g.temp_shutdown_c is not None else ""),
+            )
+        elif g.temperature_c >= slowdown - th.temp_warn_margin_c:
+            add(
+                RULE_TEMP_NEAR_SLOWDOWN,
+                "warn",
+                g.temperature_c,
+                f"{label} at {g.temperature_c} °C, {slowdown - g.temperature_c} °C below "
+                f"its slowdown threshold {slowdown} °C",
+            )
+
+    reasons = g.clock_event_reasons or ()
+    if "hw_slowdown" in reasons:
+        add(RULE_HW_SLOWDOWN, "warn", "hw_slowdown", f"{label} clocks cut by hardware slowdown (HW slowdown)")
+    thermal = [r for r in _THERMAL_REASONS if r in reasons]
+    if thermal:
+        add(RULE_THERMAL_THROTTLE, "warn", ",".join(thermal), f"{label} thermal throttling ({', '.join(thermal)})")
+    if "hw_power_brake_slowdown" in reasons:
+        add(
+            RULE_POWER_BRAKE,
+            "warn",
+            "hw_power_brake_slowdown",
+            f"{label} clocks cut by the external power brake (HW power brake slowdown)",
+        )
+
+    if g.ecc_uncorrected_volatile:
+        add(
+            RULE_ECC_UNCORRECTED,
+            "critical",
+            g.ecc_uncorrected_volatile,
+            f"{label} has {g.ecc_uncorrected_volatile} uncorrected ECC error(s) since the driver loaded",
+        )
+    if g.remap_failure:
+        add(RULE_REMAP_FAILURE, "critical", 1, f"{label}: row remapping failed, the GPU needs service")
+    if g.remap_pending:
+        add(RULE_REMAP_PENDING, "critical", 1, f"{label}: a row remap is pending, reset the GPU to apply it")
+    if g.retired_pages_pending:
+        add(
+            RULE_PAGE_RETIREMENT_PENDING,
+            "warn",
+            1,
+            f"{label}: a page retirement is pending, reset the GPU or reload the driver to apply it",
+        )
+
+    frac = g.memory_used_fraction
+    if frac is not None and frac > th.memory_warn_fraction:
+        add(
+            RULE_MEMORY_HIGH,
+            "warn",
+            round(frac * 100, 1),
+            f"{label} memory {frac * 100:.1f}% used (above {th.memory_warn_fraction * 100:g}%)",
+        )
+    return out
+
+
+def evaluate(sample: HostSample, thresholds: HealthThresholds = DEFAULT_THRESHOLDS) -> list[Alert]:
+    """Alerts that this one sample shows, in GPU order. Pure."""
+    out: list[Alert] = []
+    for g in sample.gpus:
+        out.extend(_gpu_alerts(g, sample.timestamp, thresholds))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEntry:
+    """One alert in the book: the latest occurrence plus how often/long it has been seen."""
+
+    id: int
+    alert: Alert
+    first_time: float
+    last_time: float
+    count: int = 1
+    acknowledged: bool = False
+    resolved: bool = False  # a condition no longer present in the latest sample
+
+    @property
+    def rule(self) -> str:
+        return self.alert.rule
+
+    @property
+    def severity(self) -> Severity:
+        return self.alert.severity
+
+    @property
+    def gpu_index(self) -> int | None:
+        return self.alert.gpu_index
+
+    @property
+    def message(self) -> str:
+        return self.alert.message
+
+    @property
+    def value(self) -> float | int | str | None:
+        return self.alert.value
+
+    @property
+    def active(self) -> bool:
+        return not self.acknowledged and not self.resolved
+
+
+_alerts_log = logging.getLogger("gpuplan.alerts")
+
+
+@dataclass
+class AlertBook:
+    """De-duplicated alert history. Not tied to any UI; thread-safe."""
+
+    cooldown_s: float = 300.0
+    max_history: int = 500
+    logger: logging.Logger = field(default=_alerts_log)
+    on_new: Callable[[AlertEntry], None] | None = None
+    _entries: OrderedDict[int, AlertEntry] = field(default_factory=OrderedDict, init=False, repr=False)
+    _latest: dict[tuple[Hashable, ...], int] = field(default_factory=dict, init=False, repr=False)
+    _next_id: int = field(default=1, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def update(self, alerts: Sequence[Alert]) -> list[AlertEntry]:
+        """Merge the alerts of one evaluation; returns the entries that are NEW (and were logged).
+        Condition alerts absent from this evaluation are marked resolved."""
+        new: list[AlertEntry] = []
+        with self._lock:
+            seen: set[tuple[Hashable, ...]] = set()
+            for a in alerts:
+                key = a.key
+                seen.add(key)
+                eid = self._latest.get(key)
+                e = self._entries.get(eid) if eid is not None else None
+                # time going backwards (a replay that loops) starts a new episode
+                if e is not None and 0.0 <= a.time - e.last_time < self.cooldown_s:
+                    self._entries[e.id] = replace(e, alert=a, last_time=a.time, count=e.count + 1, resolved=False)
+                    continue
+                entry = AlertEntry(id=self._next_id, alert=a, first_time=a.time, last_time=a.time)
+                self._next_id += 1
+                self._entries[entry.id] = entry
+                self._latest[key] = entry.id
+                new.append(entry)
+            for key, eid in self._latest.items():
+                if key in seen or key[1] in EVENT_RULES:
+                    continue
+                e = self._entries.get(eid)
+                if e is not None and not e.resolved:
+                    self._entries[eid] = replace(e, resolved=True)
+            while len(self._entries) > self.max_history:
+                old_id, old = self._entries.popitem(last=False)
+                if self._latest.get(old.alert.key) == old_id:
+                    del self._latest[old.alert.key]
+        for entry in new:
+            self._log(entry)
+            if self.on_new is not None:
+                self.on_new(entry)
+        return new
+
+    def _log(self, entry: AlertEntry) -> None:
+        a = entry.alert
+        record = {
+            "event": "alert",
+            "id": entry.id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(a.time)),
+            "timestamp": a.time,
+            "gpu": a.gpu_index,
+            "uuid": a.gpu_uuid,
+            "rule": a.rule,
+            "severity": a.severity,
+            "value": a.value,
+            "message": a.message,
+        }
+        level = logging.CRITICAL if a.severity == "critical" else logging.WARNING
+        self.logger.log(level, json.dumps(record, default=str, ensure_ascii=False))
+
+    def acknowledge(self, alert_id: int) -> bool:
+        with self._lock:
+            e = self._entries.get(alert_id)
+            if e is None or e.acknowledged:
+                return False
+            self._entries[alert_id] = replace(e, acknowledged=True)
+            return True
+
+    def acknowledge_all(self) -> int:
+        with self._lock:
+            n = 0
+            for eid, e in self._entries.items():
+                if not e.acknowledged:
+                    self._entries[eid] = replace(e, acknowledged=True)
+                    n += 1
+            return n
+
+    def get(self, alert_id: int) -> AlertEntry | None:
+        with self._lock:
+            return self._entries.get(alert_id)
+
+    def active(self) -> list[AlertEntry]:
+        """Unacknowledged alerts whose condition is present (or events not yet acknowledged),
+        critical first, then newest first."""
+        with self._lock:
+            items = [e for e in self._entries.values() if e.active]
+        items.sort(key=lambda e: (e.severity != "critical", -e.last_time, -e.id))
+        return items
+
+    def history(self) -> list[AlertEntry]:
+        """Every kept entry, newest first (bounded by max_history)."""
+        with self._lock:
+            return list(reversed(self._entries.values()))
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,223 @@
+"""Immutable telemetry samples: one `HostSample` per tick, one `GpuSample` per device.
+
+Every optional NVML field is ``None`` when the device does not report it (N/A): not supported,
+no permission, a function missing from an old driver, or a device that is lost/erroring.
+Units are in the field names (bytes, MHz, W, KB/s, degrees C, percent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+GpuState = Literal["ok", "lost", "error", "backoff"]
+GPU_STATES: tuple[str, ...] = ("ok", "lost", "error", "backoff")
+
+ProcessKind = Literal["compute", "graphics"]
+EventKind = Literal["xid", "double_bit_ecc"]
+
+# Clock event ("throttle") reason bits, from nvml.h `nvmlClocksEventReason*`
+# (formerly `nvmlClocksThrottleReason*`, same values).
+CLOCK_EVENT_REASON_BITS: tuple[tuple[int, str], ...] = (
+    (0x0000000000000001, "gpu_idle"),
+    (0x0000000000000002, "applications_clocks_setting"),
+    (0x0000000000000004, "sw_power_cap"),
+    (0x0000000000000008, "hw_slowdown"),
+    (0x0000000000000010, "sync_boost"),
+    (0x0000000000000020, "sw_thermal_slowdown"),
+    (0x0000000000000040, "hw_thermal_slowdown"),
+    (0x0000000000000080, "hw_power_brake_slowdown"),
+    (0x0000000000000100, "display_clocks_setting"),
+)
+CLOCK_EVENT_REASONS: tuple[str, ...] = tuple(name for _, name in CLOCK_EVENT_REASON_BITS)
+
+
+def decode_clock_event_reasons(mask: int | None) -> tuple[str, ...] | None:
+    """Decode an NVML clock-event-reasons bitmask into words; unknown bits become ``bit_0x...``."""
+    if mask is None:
+        return None
+    words: list[str] = []
+    known = 0
+    for bit, name in CLOCK_EVENT_REASON_BITS:
+        known |= bit
+        if mask & bit:
+            words.append(name)
+    rest = mask & ~known
+    bit = 1
+    while rest:
+        if rest & bit:
+            words.append(f"bit_0x{bit:x}")
+            rest &= ~bit
+        bit <<= 1
+    return tuple(words)
+
+
+def encode_clock_event_reasons(words: tuple[str, ...]) -> int:
+    """Inverse of :func:`decode_clock_event_reasons` for the known words (tests, simulation)."""
+    by_name = {name: bit for bit, name in CLOCK_EVENT_REASON_BITS}
+    mask = 0
+    for word in words:
+        if word in by_name:
+            mask |= by_name[word]
+        elif word.startswith("bit_0x"):
+            mask |= int(word[6:], 16)
+        else:
+            raise ValueError(f"unknown clock event reason {word!r}")
+    return mask
+
+
+@dataclass(frozen=True, slots=True)
+class GpuProcess:
+    pid: int
+    user: str | None
+    command: str | None
+    used_memory_bytes: int | None
+    kind: ProcessKind = "compute"
+
+
+@dataclass(frozen=True, slots=True)
+class XidEvent:
+    """An event from NVML's event API (nvmlEventSetWait): an Xid or a double-bit ECC error.
+
+    A sample carries the events that arrived since the previous sample (each event once).
+    """
+
+    timestamp: float
+    gpu_index: int
+    kind: EventKind = "xid"
+    xid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSample:
+    index: int
+    uuid: str | None = None
+    name: str | None = None
+    bus_id: str | None = None
+    state: GpuState = "ok"
+    error: str | None = None
+    # utilization (percent over NVML's last sample period)
+    gpu_util_pct: int | None = None
+    mem_util_pct: int | None = None
+    # memory; `reserved` only with nvmlDeviceGetMemoryInfo_v2 (then `used` excludes it)
+    memory_total_bytes: int | None = None
+    memory_used_bytes: int | None = None
+    memory_free_bytes: int | None = None
+    memory_reserved_bytes: int | None = None
+    # temperature and the thresholds NVML reports (NVML_TEMPERATURE_THRESHOLD_SLOWDOWN/SHUTDOWN)
+    temperature_c: int | None = None
+    temp_slowdown_c: int | None = None
+    temp_shutdown_c: int | None = None
+    # power (NVML reports milliwatts; converted)
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    power_default_limit_w: float | None = None
+    # clocks
+    sm_clock_mhz: int | None = None
+    sm_clock_max_mhz: int | None = None
+    mem_clock_mhz: int | None = None
+    mem_clock_max_mhz: int | None = None
+    fan_pct: int | None = None
+    pstate: int | None = None
+    clock_event_reasons: tuple[str, ...] | None = None
+    # ECC counters (nvmlDeviceGetTotalEccErrors)
+    ecc_corrected_volatile: int | None = None
+    ecc_uncorrected_volatile: int | None = None
+    ecc_corrected_aggregate: int | None = None
+    ecc_uncorrected_aggregate: int | None = None
+    # dynamic page retirement (pre-Ampere) and row remapping (Ampere+)
+    retired_pages_sbe: int | None = None
+    retired_pages_dbe: int | None = None
+    retired_pages_pending: bool | None = None
+    remapped_rows_correctable: int | None = None
+    remapped_rows_uncorrectable: int | None = None
+    remap_pending: bool | None = None
+    remap_failure: bool | None = None
+    # PCIe
+    pcie_gen: int | None = None
+    pcie_gen_max: int | None = None
+    pcie_width: int | None = None
+    pcie_width_max: int | None = None
+    pcie_tx_kbps: int | None = None
+    pcie_rx_kbps: int | None = None
+    # video engines
+    encoder_util_pct: int | None = None
+    decoder_util_pct: int | None = None
+    # MIG
+    mig_mode: bool | None = None
+    mig_instances: int | None = None
+    # processes: None when the list could not be read (e.g. no permission), () when empty
+    processes: tuple[GpuProcess, ...] | None = None
+    xid_events: tuple[XidEvent, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"GPU {self.index}"
+
+    @property
+    def is_ok(self) -> bool:
+        return self.state == "ok"
+
+    @property
+    def memory_used_fraction(self) -> float | None:
+        """Used / total in [0, 1]; reserved memory (v2) counts as used since no process can have it."""
+        total = self.memory_total_bytes
+        if not total or self.memory_used_bytes is None:
+            return None
+        used = self.memory_used_bytes + (self.memory_reserved_bytes or 0)
+        return min(1.0, max(0.0, used / total))
+
+    @property
+    def temp_slowdown_margin_c(self) -> int | None:
+        """Degrees below the slowdown threshold (negative when above it)."""
+        if self.temperature_c is None or self.temp_slowdown_c is None:
+            return None
+        return self.temp_slowdown_c - self.temperature_c
+
+    @property
+    def power_fraction(self) -> float | None:
+        if self.power_w is None or not self.power_limit_w:
+            return None
+        return self.power_w / self.power_limit_w
+
+    def has_reason(self, reason: str) -> bool:
+        return reason in (self.clock_event_reasons or ())
+
+
+@dataclass(frozen=True, slots=True)
+class HostSample:
+    timestamp: float
+    hostname: str
+    backend: str
+    simulated: bool = False
+    gpus: tuple[GpuSample, ...] = ()
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    nvml_version: str | None = None
+    # host-level failure, e.g. "NVML library not found: install the NVIDIA driver ..."
+    error: str | None = None
+
+    def gpu(self, index: int) -> GpuSample | None:
+        for g in self.gpus:
+            if g.index == index:
+                return g
+        return None
+
+    @property
+    def ok_gpus(self) -> tuple[GpuSample, ...]:
+        return tuple(g for g in self.gpus if g.state == "ok")
+
+    @property
+    def n_gpus(self) -> int:
+        return len(self.gpus)
+
+    @property
+    def xid_events(self) -> tuple[XidEvent, ...]:
+        return tuple(e for g in self.gpus for e in g.xid_events)
+
+
+def format_cuda_version(v: int | None) -> str | None:
+    """nvmlSystemGetCudaDriverVersion returns e.g. 12040 for CUDA 12.4 (1000*major + 10*minor)."""
+    if v is None or v <= 0:
+        return None
+    return f"{v // 1000}.{(v % 1000) // 10}"
