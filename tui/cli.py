@@ -1,0 +1,220 @@
+"""The `gpuplan` command line.
+
+Headless commands (`plan`, `catalog`) never import Textual: they must start fast and work in
+scripts. Exit codes: 0 ok, 2 bad input (the message names file, line and field), 1 internal error
+(details in the JSON-lines log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """A user error with a message that names the file, line and field."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gpuplan",
+        description="Size LLM serving and fine-tuning on GPUs, live, with a GPU monitor.",
+        epilog="Without a command, opens the app on the default session (needs a terminal).",
+    )
+    p.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    sub = p.add_subparsers(dest="command")
+
+    op = sub.add_parser("open", help="open a session file in the app")
+    op.add_argument("file", type=Path)
+    op.add_argument("--watch", action="store_true", help="reload and recalculate when the file changes on disk")
+    op.add_argument("--no-mouse", action="store_true", help=argparse.SUPPRESS)
+
+    wa = sub.add_parser("watch", help="monitor-first layout for long unattended watching")
+    wa.add_argument("file", type=Path, nargs="?")
+    wa.add_argument("--interval", type=float, default=1.0, help="seconds between GPU samples (default 1)")
+    src = wa.add_mutually_exclusive_group()
+    src.add_argument("--replay", type=Path, metavar="TRACE", help="play a recorded trace instead of NVML")
+    src.add_argument("--simulate", type=int, metavar="N", help="N simulated GPUs instead of NVML")
+    wa.add_argument("--record", type=Path, metavar="TRACE", help="record the samples to a JSON-lines trace")
+    wa.add_argument("--no-mouse", action="store_true", help=argparse.SUPPRESS)
+
+    pl = sub.add_parser("plan", help="print the plan for a session file (headless)")
+    target = pl.add_mutually_exclusive_group(required=True)
+    target.add_argument("file", type=Path, nargs="?")
+    target.add_argument("--default", action="store_true", help="plan the embedded default session")
+    pl.add_argument("--format", choices=("text", "json", "md", "csv"), default="text")
+    pl.add_argument("--output", "-o", type=Path, help="write the report to this file (atomically)")
+
+    ca = sub.add_parser("catalog", help="list or import catalog entries (headless)")
+    ca_sub = ca.add_subparsers(dest="catalog_command", required=True)
+    for kind in ("models", "gpus", "servers", "prices"):
+        k = ca_sub.add_parser(kind, help=f"list {kind}")
+        k.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    im = ca_sub.add_parser("import", help="import a local Hugging Face config.json as a user model")
+    im.add_argument("path", type=Path)
+    im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
+    im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# plan
+# ------------------------------------------------------------------------------------------
+
+
+def plan_from_text(text: str, filename: str):
+    """Parse, resolve against the catalog and plan. Raises BadInput for anything the user can fix."""
+    from catalogs.loader import CatalogError, load_catalog
+    from engine.plan import plan
+    from sessions.io import SessionError, parse_session
+    from sessions.resolve import to_plan_inputs
+
+    try:
+        catalog = load_catalog()
+        session = parse_session(text, filename)
+        return plan(to_plan_inputs(session, catalog))
+    except (SessionError, CatalogError) as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from sessions.io import atomic_write_text
+    from sessions.examples import default_session_text
+
+    from .report import render
+
+    if args.default:
+        text, filename = default_session_text(), "<default session>"
+    else:
+        path: Path = args.file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise BadInput(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{path}: cannot read: {exc}") from None
+        filename = str(path)
+    result = plan_from_text(text, filename)
+    output = render(result, args.format)
+    if args.output:
+        out: Path = args.output
+        if not args.default and out.resolve() == args.file.resolve():
+            raise BadInput(f"{out}: refusing to overwrite the session file with its report")
+        if out.suffix.lower() == ".toml" and out.exists():
+            raise BadInput(f"{out}: refusing to overwrite an existing TOML file with a report")
+        try:
+            atomic_write_text(out, output)
+        except OSError as exc:
+            raise BadInput(f"{out}: cannot write: {exc}") from None
+    else:
+        sys.stdout.write(output)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------
+# catalog
+# ------------------------------------------------------------------------------------------
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    import json
+
+    from catalogs.cli_support import as_json, rows_for
+    from catalogs.loader import CatalogError, load_catalog
+
+    try:
+        if args.catalog_command == "import":
+            from catalogs.hf import import_config_json, save_user_model
+
+            entry = import_config_json(args.path, id=args.model_id)
+            path = save_user_model(entry, replace=args.replace)
+            print(f"imported {entry.id} into {path}")
+            return EXIT_OK
+        catalog = load_catalog()
+    except (CatalogError, ValueError, OSError) as exc:
+        raise BadInput(str(exc)) from exc
+    kind = args.catalog_command
+    if args.json:
+        print(json.dumps(as_json(kind, catalog), indent=2))
+    else:
+        headers, rows = rows_for(kind, catalog)
+        sys.stdout.write(_table(headers, rows))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------
+# the app
+# ------------------------------------------------------------------------------------------
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(
+            "gpuplan: the app needs a terminal. For a report without one, use:\n"
+            "  gpuplan plan FILE [--format text|json|md|csv]   (or: gpuplan plan --default)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    from .app import run_app
+
+    command = args.command
+    file = getattr(args, "file", None)
+    if file is not None and not file.exists() and command == "open":
+        raise BadInput(f"{file}: no such file")
+    return run_app(
+        session_path=file,
+        watch_file=bool(getattr(args, "watch", False)) or (command == "watch" and file is not None),
+        monitor_first=command == "watch",
+        interval=getattr(args, "interval", 1.0),
+        replay=getattr(args, "replay", None),
+        simulate=getattr(args, "simulate", None),
+        record=getattr(args, "record", None),
+        mouse=not args.no_mouse,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "plan":
+            return _cmd_plan(args)
+        if args.command == "catalog":
+            return _cmd_catalog(args)
+        return _cmd_app(args)
+    except BadInput as exc:
+        print(f"gpuplan: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes exit 1
+        from .logs import log_exception
+
+        where = log_exception("cli", exc)
+        print(f"gpuplan: internal error: {type(exc).__name__}: {exc} (details in {where})", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def run() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
