@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 LayerKind = Literal["full", "sliding", "linear"]
 
@@ -156,9 +156,12 @@ def _layer_kinds(cfg: dict[str, Any], family: str, layers: int) -> tuple[tuple[L
         # Qwen3-Next: every `full_attention_interval`-th layer is full attention, the rest Gated
         # DeltaNet (transformers Qwen3NextConfig default layer_types).
         interval = _int(cfg, "full_attention_interval", default=4)
+        if interval < 1:
+            raise ModelConfigError("full_attention_interval", "must be at least 1")
         return tuple("full" if (i + 1) % interval == 0 else "linear" for i in range(layers)), None
-    if not window:
-        return ("full",) * layers, None
+    max_context = cfg.get("max_position_embeddings")
+    if not window or (isinstance(max_context, int) and window >= max_context):
+        return ("full",) * layers, None  # no window, or one wider than the context (Phi-3.5)
     if family in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe") and not cfg.get("use_sliding_window", False):
         return ("full",) * layers, None  # the window key is present but switched off
     if family == "gemma2":
@@ -167,6 +170,8 @@ def _layer_kinds(cfg: dict[str, Any], family: str, layers: int) -> tuple[tuple[L
     if family in ("gemma3", "gemma3_text"):
         # Gemma 3: 5 local layers then 1 global (Gemma 3 report, sec. 2.2; sliding_window_pattern).
         pattern = _int(cfg, "sliding_window_pattern", default=6)
+        if pattern < 1:
+            raise ModelConfigError("sliding_window_pattern", "must be at least 1")
         return tuple("full" if (i + 1) % pattern == 0 else "sliding" for i in range(layers)), window
     if family == "gpt_oss":
         # gpt-oss: alternating banded-window and dense layers, starting banded (model card).
@@ -180,7 +185,19 @@ def _layer_kinds(cfg: dict[str, Any], family: str, layers: int) -> tuple[tuple[L
 
 def from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpec:
     """Normalise a Hugging Face config.json (as a dict) to a ModelSpec. Raises ModelConfigError
-    naming the key when a needed field is missing or malformed."""
+    naming the key when a needed field is missing or malformed, and only ModelConfigError."""
+    try:
+        return _from_hf_config(cfg, id=id, name=name)
+    except ModelConfigError:
+        raise
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ModelConfigError(str(first["loc"][0]) if first["loc"] else "config", first["msg"]) from None
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
+        raise ModelConfigError("config", f"cannot be sized: {exc}") from None
+
+
+def _from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpec:
     if not isinstance(cfg, dict):
         raise ModelConfigError("config", "expected a table of Hugging Face config keys")
     if isinstance(cfg.get("text_config"), dict):
@@ -233,7 +250,10 @@ def from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpec
             shared = 1  # Qwen2-MoE: one shared expert of its own width
         first_dense = _int(cfg, "first_k_dense_replace", required=False, default=0)
         step = _int(cfg, "decoder_sparse_step", "moe_layer_freq", required=False, default=1) or 1
-        dense_only = set(cfg.get("mlp_only_layers") or [])
+        dense_only = cfg.get("mlp_only_layers") or []
+        if not isinstance(dense_only, list) or not all(isinstance(i, int) for i in dense_only):
+            raise ModelConfigError("mlp_only_layers", "expected a list of layer indices")
+        dense_only = set(dense_only)
         moe_layers = tuple(
             i >= first_dense and i not in dense_only and (i + 1) % step == 0 for i in range(layers)
         )

@@ -77,7 +77,7 @@ def plan_from_text(text: str, filename: str):
     try:
         catalog = load_catalog()
         session = parse_session(text, filename)
-        return plan(to_plan_inputs(session, catalog))
+        return plan(to_plan_inputs(session, catalog, file=filename, text=text))
     except (SessionError, CatalogError) as exc:
         raise BadInput(str(exc)) from exc
 

@@ -111,3 +111,15 @@ def test_tp_layout_that_engines_refuse():
 def test_multimodal_wrapper_sizes_the_text_decoder():
     wrapped = {"model_type": "gemma3", "text_config": {**LLAMA_8B, "model_type": "gemma3_text"}}
     assert from_hf_config(wrapped, id="mm").num_layers == 32
+
+
+@pytest.mark.parametrize("bad", [
+    {"model_type": "qwen3_next", "full_attention_interval": 0},
+    {"model_type": "qwen3_moe", "num_experts": 8, "num_experts_per_tok": 2, "mlp_only_layers": 5},
+    {"model_type": "gemma3_text", "sliding_window": 512, "sliding_window_pattern": 0},
+    {"hidden_size": 0},
+    {"layer_types": "full_attention"},
+])
+def test_malformed_configs_raise_only_model_config_error(bad):
+    with pytest.raises(ModelConfigError):
+        from_hf_config({**LLAMA_8B, **bad}, id="x")

@@ -1,0 +1,205 @@
+"""The session file (DESIGN section 3) as a pydantic v2 model.
+
+Strict and closed: every table forbids unknown keys, types are not coerced (`"8"` is not 8, `true`
+is not 1), NaN/inf are refused. Defaults come from the engine's input dataclasses so the two never
+drift; a minimal file names a model and a GPU. Bounds are generous sanity limits that keep the
+engine's arithmetic finite.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from engine.inputs import CostInputs, KvFormat, ServingEngine, ServingInputs, TrainingInputs, WeightFormat
+from engine.model import ModelConfigError, ModelSpec, from_hf_config
+
+from .errors import FieldProblem
+
+SCHEMA_VERSION = 1
+_S, _C, _T = ServingInputs(), CostInputs(), TrainingInputs()
+_BIG = 1 << 40  # upper bound for counts (tokens, sessions): far above any real plan
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class ModelSection(_Section):
+    catalog: str | None = Field(default=None, min_length=1, max_length=200)
+    config: dict[str, Any] | None = None  # a Hugging Face config.json, real key names
+    weights: WeightFormat = "bf16"
+    kv_cache: KvFormat = "auto"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSection:
+        if self.catalog is None and self.config is None:
+            raise FieldProblem(
+                "catalog", 'missing: name a catalog model (catalog = "llama-3.1-8b") or add [model.config]'
+            )
+        if self.catalog is not None and self.config is not None:
+            raise FieldProblem("config", "give either `catalog` or an inline [model.config], not both")
+        if self.config is not None:
+            self.inline_spec()  # size it now, so a bad config is reported at load time
+        return self
+
+    def inline_id(self) -> str:
+        name = (self.config or {}).get("_name_or_path")
+        return name if isinstance(name, str) and name else "inline-model"
+
+    def inline_spec(self) -> ModelSpec:
+        """The inline [model.config] as a ModelSpec; FieldProblem("config.<key>") when it cannot
+        be sized."""
+        cfg = self.config or {}
+        try:
+            return from_hf_config(cfg, id=self.inline_id())
+        except ModelConfigError as exc:
+            text = cfg.get("text_config")
+            nested = isinstance(text, dict) and exc.field.split("[")[0] in text
+            raise FieldProblem(f"config.{'text_config.' if nested else ''}{exc.field}", exc.message) from None
+        except Exception as exc:  # a malformed config must be an input error, never a crash
+            raise FieldProblem("config", f"cannot be sized: {type(exc).__name__}: {exc}") from None
+
+
+class GpuSpecSection(_Section):
+    """An inline GPU; memory as CUDA reports it (an "80 GB" H100 shows 79.2 GiB)."""
+
+    name: str = ""
+    memory_gib: float = Field(gt=0, le=1_000_000)
+    bandwidth_tbs: float | None = Field(default=None, gt=0, le=1_000)
+    bf16_tflops: float | None = Field(default=None, gt=0, le=1_000_000)
+    fp8_tflops: float | None = Field(default=None, gt=0, le=1_000_000)
+    tdp_w: float | None = Field(default=None, gt=0, le=100_000)
+
+
+class HardwareSection(_Section):
+    gpu: str | None = Field(default=None, min_length=1, max_length=200)
+    gpu_spec: GpuSpecSection | None = None
+    server: str | None = Field(default=None, min_length=1, max_length=200)
+    gpus_per_node: int | None = Field(default=None, ge=1, le=4096)  # when no server is named
+    tensor_parallel: int = Field(default=1, ge=1, le=4096)
+    pipeline_parallel: int = Field(default=1, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _one_gpu(self) -> HardwareSection:
+        if self.gpu is not None and self.gpu_spec is not None:
+            raise FieldProblem("gpu_spec", "give either `gpu` or an inline [hardware.gpu_spec], not both")
+        if self.gpu is None and self.gpu_spec is None and self.server is None:
+            raise FieldProblem(
+                "gpu", 'missing: name a catalog GPU (gpu = "h100-sxm-80gb") or add [hardware.gpu_spec]'
+            )
+        return self
+
+
+class SlaSection(_Section):
+    ttft_ms: float = Field(default=_S.ttft_ms, gt=0, le=3_600_000)
+    itl_ms: float = Field(default=_S.itl_ms, gt=0, le=3_600_000)
+
+
+class ServingSection(_Section):
+    engine: ServingEngine = _S.engine
+    memory_fraction: float = Field(default=_S.memory_fraction, gt=0, le=1)
+    max_model_len: int | None = Field(default=None, ge=1, le=_BIG)  # None: the model's limit
+    max_num_batched_tokens: int = Field(default=_S.max_num_batched_tokens, ge=1, le=_BIG)
+    max_num_seqs: int = Field(default=_S.max_num_seqs, ge=1, le=_BIG)
+    block_size: int | None = Field(default=None, ge=1, le=4096)  # None: the engine's default
+    concurrent_sessions: int = Field(default=_S.concurrent_sessions, ge=1, le=_BIG)
+    prompt_tokens: int = Field(default=_S.prompt_tokens, ge=1, le=_BIG)
+    output_tokens: int = Field(default=_S.output_tokens, ge=1, le=_BIG)
+    requests_per_second: float = Field(default=_S.requests_per_second, ge=0, le=1e9)
+    sla: SlaSection = SlaSection()
+
+
+class TrainingSection(_Section):
+    """Mirrors engine.inputs.TrainingInputs field for field (a test keeps them in step)."""
+
+    method: Literal["full", "lora", "qlora"] = _T.method
+    optimizer: Literal["adamw", "adamw8bit", "sgd"] = _T.optimizer
+    lora_rank: int = Field(default=_T.lora_rank, ge=1, le=65_536)
+    lora_targets: Literal["all-linear", "attention"] = _T.lora_targets
+    sequence_length: int = Field(default=_T.sequence_length, ge=1, le=_BIG)
+    micro_batch_size: int = Field(default=_T.micro_batch_size, ge=1, le=1_000_000)
+    gradient_accumulation: int = Field(default=_T.gradient_accumulation, ge=1, le=1_000_000)
+    global_batch_size: int = Field(default=_T.global_batch_size, ge=1, le=_BIG)
+    gradient_checkpointing: Literal["none", "selective", "full"] = _T.gradient_checkpointing
+    flash_attention: bool = _T.flash_attention
+    zero_stage: Literal[0, 1, 2, 3] = _T.zero_stage  # type: ignore[assignment]
+    tensor_parallel: int = Field(default=_T.tensor_parallel, ge=1, le=4096)
+    pipeline_parallel: int = Field(default=_T.pipeline_parallel, ge=1, le=4096)
+    gpus: int = Field(default=_T.gpus, ge=1, le=1_000_000)
+    dataset_tokens: float = Field(default=_T.dataset_tokens, gt=0, le=1e18)
+    epochs: float = Field(default=_T.epochs, gt=0, le=1e6)
+    mfu: float = Field(default=_T.mfu, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _layout(self) -> TrainingSection:
+        per_replica = self.tensor_parallel * self.pipeline_parallel
+        if self.gpus % per_replica:
+            raise FieldProblem(
+                "gpus",
+                f"{self.gpus} GPUs do not split into replicas of tensor_parallel x pipeline_parallel"
+                f" = {per_replica}",
+            )
+        return self
+
+
+class ScenarioOverride(_Section):
+    """Overrides of one scenario's knobs; an absent key keeps the scenario's default."""
+
+    kv_share: float | None = Field(default=None, gt=0, le=1)  # share of the KV pool planned for
+    headroom: float | None = Field(default=None, ge=0, le=100)  # growth on top of demand (0.25 = +25%)
+    redundancy: int | None = Field(default=None, ge=0, le=10_000)  # extra replicas (N+k)
+
+
+class ScenariosSection(_Section):
+    minimum: ScenarioOverride | None = None
+    recommended: ScenarioOverride | None = None
+    ideal: ScenarioOverride | None = None
+
+    @field_validator("minimum", "recommended", "ideal")
+    @classmethod
+    def _empty_is_none(cls, value: ScenarioOverride | None) -> ScenarioOverride | None:
+        # An empty [scenarios.x] table overrides nothing: same session as no table.
+        return value if value is not None and value.model_dump(exclude_none=True) else None
+
+
+class CostsSection(_Section):
+    price_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e6)  # None: from the catalog
+    provider: str | None = Field(default=None, min_length=1, max_length=200)
+    energy_price_kwh: float = Field(default=_C.energy_price_kwh, ge=0, le=1e3)
+    pue: float = Field(default=_C.pue, ge=1, le=10)
+    kw_per_rack: float = Field(default=_C.kw_per_rack, gt=0, le=1e4)
+    rack_units_per_rack: int = Field(default=_C.rack_units_per_rack, ge=1, le=1000)
+    host_base_kw: float = Field(default=_C.host_base_kw, ge=0, le=1e3)
+
+
+class Session(_Section):
+    schema_version: int = SCHEMA_VERSION
+    name: str = Field(default="untitled", min_length=1, max_length=200)
+    model: ModelSection
+    hardware: HardwareSection
+    serving: ServingSection = ServingSection()
+    training: TrainingSection | None = None
+    scenarios: ScenariosSection = ScenariosSection()
+    costs: CostsSection = CostsSection()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _newer_schema(cls, data: Any) -> Any:
+        # Checked before anything else: a newer file's unknown keys are not the problem to report.
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            raise FieldProblem(
+                "schema_version",
+                f"this file uses schema_version {version}; this gpuplan reads schema_version "
+                f"{SCHEMA_VERSION} (upgrade gpuplan to open it)",
+            )
+        return data
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be {SCHEMA_VERSION}, got {value}")
+        return value
