@@ -13,7 +13,6 @@ function is looked up on the module at call time (by name), which is also how th
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
 import math
 import os
@@ -79,8 +78,9 @@ def describe_error(exc: BaseException) -> str:
 
 
 def read_proc_info(pid: int, proc_root: str = "/proc") -> tuple[str | None, str | None]:
-    """(user, command) for a PID from /proc; (None, None) when it is not visible (other PID
-    namespace, exited). No psutil."""
+    """(user, command) for a PID from /proc; (None, None) when it is not visible (exited, or
+    another PID namespace). No psutil. Inside a container NVML may report host PIDs, which /proc
+    cannot resolve (or resolves to a different process): the command then comes from NVML."""
     base = f"{proc_root}/{pid}"
     try:
         uid = os.stat(base).st_uid
@@ -369,7 +369,7 @@ class NvmlBackend:
             return
         self._init_error = None
         try:
-            nv = importlib.import_module("pynvml")
+            import pynvml as nv  # lazily: importing engine.telemetry never loads NVML
         except ImportError:
             self._fail_init(PYNVML_MISSING, retry=False)
             return
@@ -464,11 +464,13 @@ class NvmlBackend:
 
     # ---- the one query wrapper -----------------------------------------------------------------
 
-    def _query(self, fn: str | Callable[..., Any], *args: Any, _host: bool = False, **kwargs: Any) -> Any:
+    def _query(
+        self, fn: str | Callable[..., Any], *args: Any, _host: bool = False, _as: str | None = None, **kwargs: Any
+    ) -> Any:
         """Call one NVML function. N/A (not supported, no permission, function missing from the
         driver or from an old pynvml) -> None, a missing function logged once. Errors that mean the
         device is unusable (GPU is lost, unknown, ...) propagate, so the device becomes an error row.
-        With `_host`, every NVML error is N/A (host facts are optional)."""
+        With `_host`, every NVML error is N/A (host facts are optional); `_as` names the call in logs."""
         nv = self._nv
         if isinstance(fn, str):
             name = fn
@@ -480,6 +482,8 @@ class NvmlBackend:
         else:
             func = fn
             name = getattr(fn, "__name__", repr(fn))
+        if _as is not None:
+            name = _as
         try:
             return func(*args, **kwargs)
         except nv.NVMLError as e:
@@ -612,7 +616,7 @@ class NvmlBackend:
         v2 = getattr(nv, "nvmlMemory_v2", None)
         if v2 is not None and self._mem_v2_ok.get(i, True):
             try:
-                m = self._query("nvmlDeviceGetMemoryInfo", h, version=v2)
+                m = self._query("nvmlDeviceGetMemoryInfo", h, version=v2, _as="nvmlDeviceGetMemoryInfo_v2")
             except TypeError:  # an old pynvml without the version argument
                 m = None
             if m is not None:

@@ -40,17 +40,26 @@ class TraceError(BackendUnavailable):
 # ---- dict conversion ------------------------------------------------------------------------
 
 
-def _to_json(value: Any) -> Any:
+def _to_json(value: Any, compact: bool) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            # compact: a field equal to its default (mostly N/A = None) is left out; reading
+            # fills the default back in, so the round trip is exact
+            if compact and f.default is not dataclasses.MISSING and v == f.default:
+                continue
+            out[f.name] = _to_json(v, compact)
+        return out
     if isinstance(value, tuple):
-        return [_to_json(v) for v in value]
+        return [_to_json(v, compact) for v in value]
     return value
 
 
-def sample_to_dict(sample: HostSample) -> dict[str, Any]:
-    """A HostSample as JSON-ready dicts/lists/scalars (tuples become lists)."""
-    out = _to_json(sample)
+def sample_to_dict(sample: HostSample, *, compact: bool = False) -> dict[str, Any]:
+    """A HostSample as JSON-ready dicts/lists/scalars (tuples become lists). With `compact`,
+    fields equal to their defaults are omitted (what the trace writer does)."""
+    out = _to_json(sample, compact)
     assert isinstance(out, dict)
     return out
 
@@ -259,7 +268,7 @@ class TraceWriter:
 
     def write(self, sample: HostSample) -> None:
         self.open()
-        self._write_line(sample_to_dict(sample))
+        self._write_line(sample_to_dict(sample, compact=True))
         self.count += 1
 
     def close(self) -> None:

@@ -1,0 +1,88 @@
+"""Bounded per-GPU history of utilisation, memory, temperature and power for sparklines.
+
+Ring buffers (deque with maxlen): O(1) append, never more than `capacity` points per GPU, so a
+watch running for days stays at a fixed size. A GPU that is lost records a gap (None).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from engine.telemetry.samples import GpuSample, HostSample
+
+METRICS: tuple[str, ...] = ("gpu_util_pct", "memory_used_pct", "temperature_c", "power_w")
+
+DEFAULT_WINDOW_S = 600.0
+
+
+class GpuHistory:
+    __slots__ = ("uuid", "times", "gpu_util_pct", "memory_used_pct", "temperature_c", "power_w")
+
+    def __init__(self, capacity: int, uuid: str | None) -> None:
+        self.uuid = uuid
+        self.times: deque[float] = deque(maxlen=capacity)
+        self.gpu_util_pct: deque[float | None] = deque(maxlen=capacity)
+        self.memory_used_pct: deque[float | None] = deque(maxlen=capacity)
+        self.temperature_c: deque[float | None] = deque(maxlen=capacity)
+        self.power_w: deque[float | None] = deque(maxlen=capacity)
+
+    def append(self, t: float, g: GpuSample) -> None:
+        self.times.append(t)
+        if g.state != "ok":
+            for d in (self.gpu_util_pct, self.memory_used_pct, self.temperature_c, self.power_w):
+                d.append(None)
+            return
+        frac = g.memory_used_fraction
+        self.gpu_util_pct.append(None if g.gpu_util_pct is None else float(g.gpu_util_pct))
+        self.memory_used_pct.append(None if frac is None else frac * 100.0)
+        self.temperature_c.append(None if g.temperature_c is None else float(g.temperature_c))
+        self.power_w.append(g.power_w)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+class History:
+    """History of every GPU seen, `window_s` long at `interval_s` sampling (default 10 minutes)."""
+
+    def __init__(self, window_s: float = DEFAULT_WINDOW_S, interval_s: float = 1.0) -> None:
+        if window_s <= 0 or interval_s <= 0:
+            raise ValueError("window_s and interval_s must be > 0")
+        self.capacity = max(1, math.ceil(window_s / interval_s))
+        self._gpus: dict[int, GpuHistory] = {}
+
+    def append(self, sample: HostSample) -> None:
+        t = sample.timestamp
+        for g in sample.gpus:
+            h = self._gpus.get(g.index)
+            # a different physical GPU at this index (another host's replay): start afresh
+            if h is None or (g.uuid is not None and h.uuid is not None and g.uuid != h.uuid):
+                h = self._gpus[g.index] = GpuHistory(self.capacity, g.uuid)
+            elif h.uuid is None:
+                h.uuid = g.uuid
+            h.append(t, g)
+
+    def gpu_indices(self) -> list[int]:
+        return sorted(self._gpus)
+
+    def gpu(self, index: int) -> GpuHistory | None:
+        return self._gpus.get(index)
+
+    def series(self, index: int, metric: str) -> list[float | None]:
+        """Oldest first; None marks N/A or a lost GPU."""
+        if metric not in METRICS:
+            raise KeyError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+        h = self._gpus.get(index)
+        return [] if h is None else list(getattr(h, metric))
+
+    def times(self, index: int) -> list[float]:
+        h = self._gpus.get(index)
+        return [] if h is None else list(h.times)
+
+    def __len__(self) -> int:
+        """Points kept for the GPU with the most."""
+        return max((len(h) for h in self._gpus.values()), default=0)
+
+    def clear(self) -> None:
+        self._gpus.clear()
