@@ -17,6 +17,7 @@ import tomli_w
 from engine.model import ModelConfigError, from_hf_config
 
 from .errors import CatalogError, Problem
+from .files import atomic_write_text
 from .loader import FILES, ID_PATTERN, TABLES, ModelEntry, default_user_dir, parse_catalog_text, validate_entry
 from .toml_lines import TomlLines
 
@@ -202,40 +203,6 @@ def _entry_blocks(text: str, table: str) -> list[tuple[int, int]]:
     return blocks
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically: temp file in the same directory, fsync, os.replace,
-    fsync of the directory. The old file stays intact if anything fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = None
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def save_user_model(entry: ModelEntry, user_dir: str | Path | None = None, replace: bool = False) -> Path:

@@ -31,6 +31,7 @@ from engine.hardware import GpuSpec, PriceSpec, ServerSpec
 from engine.model import ModelConfigError, ModelSpec, from_hf_config
 
 from .errors import CatalogError, Problem, UnknownEntry
+from .files import app_dir
 from .toml_lines import TomlLines, decode_error_position
 
 Origin = Literal["bundled", "user", "hf-cache", "imported"]
@@ -455,12 +456,7 @@ _DEFAULT = object()
 
 def default_user_dir() -> Path:
     """`$GPUPLAN_HOME/catalog`, else the platform config dir's `gpuplan/catalog`."""
-    home = os.environ.get("GPUPLAN_HOME")
-    if home:
-        return Path(home).expanduser() / "catalog"
-    import platformdirs  # imported here: only needed without GPUPLAN_HOME
-
-    return Path(platformdirs.user_config_dir("gpuplan")) / "catalog"
+    return app_dir("catalog")
 
 
 def load_catalog(user_dir: Path | str | None | object = _DEFAULT, hf_cache: bool = True) -> Catalog:

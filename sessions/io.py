@@ -12,7 +12,7 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from .atomic import atomic_write_text
+from catalogs.files import atomic_write_text
 from .errors import SessionError, syntax_error, validation_errors
 from .locate import parse_path
 from .schema import Session

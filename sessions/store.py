@@ -18,20 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
-import platformdirs
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from catalogs.files import app_dir, atomic_write_bytes, atomic_write_text
 from .io import dump_session, load_session, parse_session
 from .schema import Session
 
-APP = "gpuplan"
 SUFFIX = ".toml"
 _STAMP = "%Y%m%dT%H%M%S.%fZ"  # sortable, filename-safe, UTC
-
-
-def gpuplan_home() -> Path | None:
-    home = os.environ.get("GPUPLAN_HOME")
-    return Path(home).expanduser() if home else None
 
 
 class InvalidSessionName(ValueError):
@@ -81,8 +74,7 @@ class VersionInfo(NamedTuple):
 class SessionStore:
     def __init__(self, root: Path | None = None, *, max_versions: int = 20):
         if root is None:
-            home = gpuplan_home()
-            root = (home if home else Path(platformdirs.user_data_dir(APP))) / "sessions"
+            root = app_dir("sessions")
         self.root = Path(root)
         self.max_versions = max(1, max_versions)
 
@@ -240,9 +232,7 @@ class RecoveryFile:
 
     def __init__(self, path: Path | None = None):
         if path is None:
-            home = gpuplan_home()
-            state = home / "state" if home else Path(platformdirs.user_state_dir(APP))
-            path = state / "recovery.json"
+            path = app_dir("state") / "recovery.json"
         self.path = Path(path)
 
     def write(self, session_text: str, origin: str | os.PathLike[str] | None = None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import traceback
 from logging.handlers import RotatingFileHandler
@@ -16,12 +15,9 @@ _configured: Path | None = None
 
 
 def state_dir() -> Path:
-    home = os.environ.get("GPUPLAN_HOME")
-    if home:
-        return Path(home) / "state"
-    import platformdirs
+    from catalogs.files import app_dir
 
-    return Path(platformdirs.user_state_dir("gpuplan", appauthor=False))
+    return app_dir("state")
 
 
 class JsonLinesFormatter(logging.Formatter):
