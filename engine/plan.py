@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .cost import PriceChoice, choose_price
+from .cost import PriceChoice, choose_price, cost_per_million_tokens
 from .hardware import GIB
 from .inference import InferenceEstimate, estimate_inference
 from .inputs import PlanInputs
@@ -133,8 +133,7 @@ def plan(inputs: PlanInputs) -> Plan:
             continue
         phys = physical(sizing.nodes, node, inputs.costs)
         per_hour = sizing.gpus_provisioned * price.per_gpu_hour if price.per_gpu_hour is not None else None
-        tokens_s = (inference.tokens_per_s_replica or 0) * sizing.replicas_needed
-        per_mtok = per_hour / (tokens_s * 3600) * 1e6 if per_hour is not None and tokens_s else None
+        per_mtok = cost_per_million_tokens(per_hour, _served_tokens_per_s(serving, inference, sizing.replicas))
         scenarios[name] = ScenarioPlan(
             sizing=sizing,
             physical=phys,
@@ -152,6 +151,15 @@ def plan(inputs: PlanInputs) -> Plan:
         inputs=inputs, params=params, max_model_len=max_len, memory=memory, inference=inference,
         node=node, price=price, scenarios=scenarios, training=training, warnings=tuple(warnings),
     )
+
+
+def _served_tokens_per_s(serving, inference: InferenceEstimate, replicas: int) -> float | None:
+    """Output tokens/s the fleet actually produces: the stated demand (requests/s x output
+    tokens), capped by what its replicas can decode. Cost per token is cost at that rate."""
+    capacity = (inference.tokens_per_s_replica or 0.0) * replicas
+    demand = serving.requests_per_second * serving.output_tokens
+    served = min(demand, capacity) if demand > 0 else capacity
+    return served or None
 
 
 def _refuse(memory: MemoryBreakdown, reason: str) -> MemoryBreakdown:

@@ -89,3 +89,13 @@ def test_rate_can_need_more_replicas_than_concurrency():
     slow = plan(make(sessions=10, requests_per_second=0.1)).scenarios["minimum"].sizing
     busy = plan(make(sessions=10, requests_per_second=500)).scenarios["minimum"].sizing
     assert busy.replicas > slow.replicas
+
+
+def test_cost_per_token_is_at_the_stated_demand():
+    """$ per million output tokens = cost per hour / tokens served per hour at the workload's rate."""
+    p = plan(make(sessions=200, requests_per_second=4, output_tokens=300))
+    for s in p.scenarios.values():
+        served = 4 * 300  # requests/s x output tokens, well under capacity here
+        assert s.cost_per_million_tokens == pytest.approx(s.cost_per_hour / (served * 3600) * 1e6)
+    costs = [p.scenarios[n].cost_per_million_tokens for n in ("minimum", "recommended", "ideal")]
+    assert costs == sorted(costs)  # more conservative fleets cost more per token, never less
