@@ -8,9 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from engine.plan import Plan
+if TYPE_CHECKING:  # the renderers only read a Plan; the app draws its first frame without the engine
+    from engine.plan import Plan
 
 FORMATS = ("text", "json", "md", "csv")
 GIB_NOTE = "Sizes in GiB (1 GiB = 2^30 bytes); power in kW; heat in BTU/h; money in USD."

@@ -1,0 +1,141 @@
+"""TUI figures (issue 3): keystroke to updated scenario table, cold start against a bare Textual
+app started the same way, resident memory. Textual is only reached through tui/ (bench/ never
+imports it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SESSION = """\
+schema_version = 1
+name = "bench-70b"
+[model]
+catalog = "llama-3.1-70b"
+[hardware]
+gpu = "h100-sxm-80gb"
+server = "dgx-h100"
+tensor_parallel = 4
+[serving]
+max_model_len = 8192
+concurrent_sessions = 200
+prompt_tokens = 4000
+output_tokens = 500
+"""
+
+
+def _env(home: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["GPUPLAN_HOME"] = home
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # Like an installed gpuplan: bytecode is cached (a PYTHONDONTWRITEBYTECODE environment would
+    # recompile our modules on every start while Textual's site-packages keep their .pyc).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def keystroke_to_table_ms_median(keystrokes: int = 40) -> float:
+    """Pilot (run_test): type into the context field (backspace / retype a digit, each one a new
+    plan), time from the key event reaching the app until the scenario table holds the new plan's
+    figures. Keys go in through the driver like a terminal's (Pilot.press adds 40+ ms of idle
+    waiting of its own)."""
+    with tempfile.TemporaryDirectory() as home:
+        old = os.environ.get("GPUPLAN_HOME")
+        os.environ["GPUPLAN_HOME"] = home
+        try:
+            return asyncio.run(_keystrokes(Path(home), keystrokes))
+        finally:
+            if old is None:
+                os.environ.pop("GPUPLAN_HOME", None)
+            else:
+                os.environ["GPUPLAN_HOME"] = old
+
+
+async def _keystrokes(home: Path, keystrokes: int) -> float:
+    from engine.telemetry.samples import HostSample
+    from engine.telemetry.scripted import ScriptedBackend
+    from tui.app import GpuPlanApp
+    from tui.bench_entry import send_key
+    from tui.widgets.sizing import scenario_cells
+
+    path = home / "bench.toml"
+    path.write_text(SESSION)
+    backend = ScriptedBackend([HostSample(timestamp=0.0, hostname="bench", backend="none", error="no GPU")])
+    app = GpuPlanApp(path, backend=backend, offer_recovery=False)
+    times: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        async def settled() -> None:
+            for _ in range(2000):
+                await pilot.pause(0)
+                if app.plan_settled and app.plan is not None:
+                    return
+            raise RuntimeError("the app did not settle")
+
+        await settled()
+        field = app.query_one("#f-serving-max-model-len")
+        table = app.query_one("#scenario-table")
+        field.focus()
+        await pilot.pause()
+        field.action_end()  # drop the select-on-focus selection
+        await pilot.pause()
+        for i in range(keystrokes):
+            key = "backspace" if i % 2 == 0 else "2"  # 8192 -> 819 -> 8192 -> ...
+            before = scenario_cells(table)
+            t0 = time.perf_counter()
+            send_key(app, key)
+            for _ in range(20000):
+                if scenario_cells(table) != before:
+                    break
+                await asyncio.sleep(0.0002)
+            else:
+                raise RuntimeError(f"the scenario table did not change after {key!r}")
+            times.append((time.perf_counter() - t0) * 1000)
+            await pilot.pause(0.02)  # let the frame paint before the next key
+    return statistics.median(times)
+
+
+def _first_frame_s(kind: str, home: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "tui.bench_entry", kind], cwd=ROOT, env=_env(home), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    return time.perf_counter() - t0
+
+
+def startup_ratio_vs_bare_textual(runs: int = 7) -> dict[str, float]:
+    """Cold start to first frame, as subprocesses started the same way (`python -m
+    tui.bench_entry bare|gpuplan`, headless 120x40), medians of interleaved runs."""
+    with tempfile.TemporaryDirectory() as home:
+        _first_frame_s("bare", home)  # warm the OS file cache and bytecode for both
+        _first_frame_s("gpuplan", home)
+        bare, ours = [], []
+        for _ in range(runs):
+            bare.append(_first_frame_s("bare", home))
+            ours.append(_first_frame_s("gpuplan", home))
+    b, g = statistics.median(bare), statistics.median(ours)
+    return {
+        "startup_ratio_vs_bare_textual": round(g / b, 3),
+        "startup_first_frame_s_median": round(g, 3),
+        "startup_bare_textual_s_median": round(b, 3),
+    }
+
+
+def rss_mb(seconds: float = 3.0) -> float:
+    """Resident memory (MiB) of the running app: 8 simulated GPUs sampled at 4 Hz on the Monitor
+    tab, after the first plan."""
+    with tempfile.TemporaryDirectory() as home:
+        out = subprocess.run([sys.executable, "-m", "tui.bench_entry", "rss", str(seconds)], cwd=ROOT,
+                             env=_env(home), check=True, capture_output=True, text=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print({"keystroke_to_table_ms_median": round(keystroke_to_table_ms_median(), 2),
+           **startup_ratio_vs_bare_textual(), "rss_mb": rss_mb()})

@@ -1,0 +1,127 @@
+"""Fixtures for the app tests: a private GPUPLAN_HOME per test (the real home is never touched),
+UTC clock, an empty Hugging Face cache, a fixed session, and helpers to drive the app."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.telemetry.samples import HostSample
+from engine.telemetry.scripted import ScriptedBackend
+
+SESSION = """\
+schema_version = 1
+name = "chat-70b"
+
+[model]
+catalog = "llama-3.1-70b"
+weights = "bf16"
+kv_cache = "auto"
+
+[hardware]
+gpu = "h100-sxm-80gb"
+server = "dgx-h100"
+tensor_parallel = 4
+pipeline_parallel = 1
+
+[serving]
+engine = "vllm"
+memory_fraction = 0.9
+max_model_len = 8192
+max_num_batched_tokens = 8192
+concurrent_sessions = 200
+prompt_tokens = 4000
+output_tokens = 500
+requests_per_second = 4.0
+
+[serving.sla]
+ttft_ms = 1000.0
+itl_ms = 50.0
+
+[costs]
+price_per_gpu_hour = 2.5
+"""
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch):
+    home = tmp_path / "gpuplan-home"
+    home.mkdir()
+    monkeypatch.setenv("GPUPLAN_HOME", str(home))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    from tui import logs
+
+    monkeypatch.setattr(logs, "_configured", None)
+    yield home
+    time.tzset()
+
+
+@pytest.fixture
+def session_file(tmp_path) -> Path:
+    path = tmp_path / "chat-70b.toml"
+    path.write_text(SESSION, encoding="utf-8")
+    return path
+
+
+def no_gpu_backend() -> ScriptedBackend:
+    """What a host without an NVIDIA driver reports (deterministic: fixed time and host)."""
+    return ScriptedBackend([HostSample(timestamp=1_767_225_600.0, hostname="testhost", backend="nvml",
+                                       error="NVML library not found: no NVIDIA driver on this host")])
+
+
+def make_app(session_path: Path | None = None, **kwargs):
+    from tui.app import GpuPlanApp
+
+    kwargs.setdefault("backend", no_gpu_backend())
+    return GpuPlanApp(session_path, **kwargs)
+
+
+async def settle(pilot, timeout: float = 10.0) -> None:
+    """Wait until the app has booted and the newest input is planned."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause()
+        if app.plan_settled and not any(
+            w.group in ("plan", "boot") and not w.is_finished for w in app.workers
+        ):
+            await pilot.pause()
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the app did not settle")
+
+
+def scenario_rows(app) -> list[list[str]]:
+    from textual.widgets import DataTable
+
+    from tui.widgets.sizing import scenario_cells
+
+    return scenario_cells(app.query_one("#scenario-table", DataTable))
+
+
+def memory_rows(app) -> list[list[str]]:
+    from textual.widgets import DataTable
+
+    from tui.widgets.sizing import scenario_cells
+
+    return scenario_cells(app.query_one("#memory-table", DataTable))
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    """Focus an input, select everything in it and type `text` key by key."""
+    from textual.widgets import Input
+
+    widget = pilot.app.query_one(selector, Input)
+    widget.focus()
+    await pilot.pause()
+    widget.select_all()
+    if not text:
+        await pilot.press("backspace")
+    for ch in text:  # the first key replaces the selection
+        await pilot.press(ch)

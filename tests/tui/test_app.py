@@ -1,0 +1,470 @@
+"""The app driven with Pilot: live recalculation, invalid input, sessions, watch mode, recovery,
+quitting with unsaved changes."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from textual.widgets import Input, TabbedContent
+
+from sessions.io import load_session, parse_session
+from sessions.store import RecoveryFile, SessionStore
+from tui.screens.dialogs import QuitScreen, RestoreScreen
+
+from .conftest import SESSION, make_app, memory_rows, scenario_rows, settle, type_into
+
+CONTEXT = "#f-serving-max-model-len"
+
+
+async def test_typing_a_context_length_changes_the_scenario_table(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        before = scenario_rows(app)
+        memory_before = memory_rows(app)
+        await type_into(pilot, CONTEXT, "2048")
+        await settle(pilot)
+        assert app.doc.session.serving.max_model_len == 2048
+        assert scenario_rows(app) != before
+        assert any("2,048" in row[0] for row in memory_rows(app))
+        assert memory_rows(app) != memory_before
+        assert app.dirty
+        assert "● unsaved" in app.query_one("#header").text
+
+
+async def test_k_suffix_and_blank_context(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, CONTEXT, "32k")
+        await settle(pilot)
+        assert app.doc.session.serving.max_model_len == 32768
+        await type_into(pilot, CONTEXT, "")
+        await settle(pilot)
+        assert app.doc.session.serving.max_model_len is None  # the model's own limit
+        assert app.report["memory"]["max_model_len"] == 131072
+
+
+async def test_an_invalid_value_marks_the_field_and_keeps_the_plan(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        plan_before, rows_before = app.plan, scenario_rows(app)
+        await type_into(pilot, CONTEXT, "abc")
+        await settle(pilot)
+        field = app.query_one(CONTEXT, Input)
+        error = app.query_one("#err-serving-max-model-len")
+        assert field.has_class("field-invalid")
+        assert error.has_class("-shown") and "whole number" in str(error.render())
+        assert app.plan is plan_before and scenario_rows(app) == rows_before
+        # a value the session model refuses: marked with the model's reason
+        await type_into(pilot, "#f-serving-memory-fraction", "2")
+        await settle(pilot)
+        err = app.query_one("#err-serving-memory-fraction")
+        assert err.has_class("-shown") and "1" in str(err.render())
+        assert app.plan is plan_before and app.doc.session.serving.memory_fraction == 0.9
+        # fixing it clears the mark and plans again
+        await type_into(pilot, "#f-serving-memory-fraction", "85%")
+        await settle(pilot)
+        assert not app.query_one("#err-serving-memory-fraction").has_class("-shown")
+        assert app.doc.session.serving.memory_fraction == 0.85
+        assert app.plan is not plan_before
+        assert app.query_one(CONTEXT, Input).has_class("field-invalid")  # still wrong, still marked
+
+
+async def test_an_unknown_model_is_marked_and_the_plan_kept(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        plan_before = app.plan
+        await type_into(pilot, "#model-input", "llama-3.1-7b")
+        await pilot.press("escape")  # close the list, keep the text
+        app.query_one("#model-input", Input).value = "llama-3.1-7b"
+        app.sidebar.picker.current = ""
+        await app.query_one("#model-input", Input).action_submit()
+        await settle(pilot)
+        error = app.query_one("#err-model-catalog")
+        assert error.has_class("-shown") and "llama-3.1-8b" in str(error.render())  # did you mean
+        assert app.plan is plan_before
+
+
+async def test_model_picker_filters_as_you_type(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#model-input", "qwen3")
+        picker = app.sidebar.picker
+        assert picker.has_class("-open")
+        assert picker._shown and all("qwen3" in e.haystack for e in picker._shown)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.doc.session.model.catalog == picker._shown[1].id
+        assert app.report["model"]["id"] == app.doc.session.model.catalog
+
+
+async def test_save_reopen_identical_plan(session_file):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#f-serving-concurrent-sessions", "750")
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # first save asks a name
+        await pilot.pause()
+        prompt = app.screen.query_one("#prompt-input", Input)
+        prompt.value = "my-plan"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not app.dirty
+        report = app.report
+    store = SessionStore()
+    assert [e.name for e in store.list()] == ["my-plan"]
+    assert store.load("my-plan").serving.concurrent_sessions == 750
+
+    app2 = make_app()
+    async with app2.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press("enter")  # the only saved session
+        await settle(pilot)
+        assert app2.doc.kind == "store" and app2.doc.name == "my-plan"
+        assert app2.report == report
+        assert not app2.dirty
+
+
+async def test_second_save_keeps_a_version_and_the_sessions_tab_diffs_them(session_file):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_save_as()
+        await pilot.pause()
+        app.screen.query_one("#prompt-input", Input).value = "v-test"
+        await pilot.press("enter")
+        await settle(pilot)
+        await type_into(pilot, "#f-serving-prompt-tokens", "3000")
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # saved as before: no prompt
+        await settle(pilot)
+        assert not app.dirty
+        assert len(SessionStore().versions("v-test")) == 1
+        app.action_tab("sessions")
+        await pilot.pause()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.query_one("#diff-results").row_count:
+                break
+        inputs = app.query_one("#diff-inputs")
+        assert [str(inputs.get_row_at(i)[0]) for i in range(inputs.row_count)] == ["serving.prompt_tokens"]
+        results = app.query_one("#diff-results")
+        assert results.row_count > 5
+
+
+async def test_opened_file_is_never_written_without_an_explicit_save(session_file):
+    mtime = session_file.stat().st_mtime_ns
+    app = make_app(session_file, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, CONTEXT, "4096")
+        await settle(pilot)
+        await pilot.pause(0.6)  # a recovery tick, a watch tick
+        app._write_recovery()
+        assert session_file.read_text() == SESSION and session_file.stat().st_mtime_ns == mtime
+        await pilot.press("ctrl+s")  # explicit: written in place, atomically
+        await settle(pilot)
+        assert load_session(session_file).serving.max_model_len == 4096
+        assert not app.dirty
+
+
+async def test_watch_mode_reloads_and_a_broken_edit_keeps_the_plan(session_file):
+    app = make_app(session_file, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        rows_before = scenario_rows(app)
+        session_file.write_text(SESSION.replace("concurrent_sessions = 200", "concurrent_sessions = 2000"))
+        os.utime(session_file, ns=(session_file.stat().st_atime_ns, session_file.stat().st_mtime_ns + 10**9))
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app.doc.session.serving.concurrent_sessions == 2000:
+                break
+        await settle(pilot)
+        assert app.doc.session.serving.concurrent_sessions == 2000
+        assert app.query_one("#f-serving-concurrent-sessions", Input).value == "2000"
+        good_plan, good_rows = app.plan, scenario_rows(app)
+        assert good_rows != rows_before
+        assert not app.dirty
+
+        broken = SESSION.replace("prompt_tokens = 4000", 'prompt_tokens = "lots"')
+        session_file.write_text(broken)
+        os.utime(session_file, ns=(session_file.stat().st_atime_ns, session_file.stat().st_mtime_ns + 2 * 10**9))
+        banner = app.query_one("#banner")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if banner.has_class("-shown"):
+                break
+        text = str(banner.render())
+        assert banner.has_class("-shown")
+        assert f"{session_file}:21" in text and "serving.prompt_tokens" in text
+        assert app.plan is good_plan and scenario_rows(app) == good_rows
+        assert session_file.read_text() == broken  # never rewritten
+
+        session_file.write_text(SESSION)
+        os.utime(session_file, ns=(session_file.stat().st_atime_ns, session_file.stat().st_mtime_ns + 3 * 10**9))
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if not banner.has_class("-shown"):
+                break
+        await settle(pilot)
+        assert not banner.has_class("-shown")
+        assert scenario_rows(app) == rows_before
+
+
+async def test_a_session_file_that_fails_to_load_shows_the_error(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SESSION.replace("[serving]", "[serving]\nturbo = true"))
+    before = bad.read_text()
+    app = make_app(bad)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ErrorScreen"
+        assert f"{bad}:16" in app.load_error and "turbo" in app.load_error
+        await pilot.press("escape")
+        assert app.doc.kind == "new"  # ctrl+s would ask a name, never write bad.toml
+    assert bad.read_text() == before
+
+
+async def test_recovery_after_sighup_then_restore_on_next_start(session_file):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#f-serving-output-tokens", "777")
+        await settle(pilot)
+        assert app.dirty
+        app.handle_signal(signal.SIGHUP, None)  # what run_app installs for SIGHUP/SIGTERM
+        await pilot.pause(0.1)
+    assert app.return_code == 128 + signal.SIGHUP
+    recovered = RecoveryFile().read()
+    assert recovered is not None and parse_session(recovered.text).serving.output_tokens == 777
+
+    app2 = make_app()
+    async with app2.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app2.screen, RestoreScreen)
+        await pilot.press("r")
+        await settle(pilot)
+        assert app2.doc.session.serving.output_tokens == 777
+        assert app2.query_one("#f-serving-output-tokens", Input).value == "777"
+        assert app2.dirty  # restored work is unsaved until saved
+
+    app3 = make_app()  # discarding clears it
+    async with app3.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app3.screen, RestoreScreen)
+        await pilot.press("d")
+        await pilot.pause()
+    assert RecoveryFile().read() is None
+
+
+async def test_recovery_file_is_written_periodically_while_dirty(session_file):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app._write_recovery()
+        assert RecoveryFile().read() is None  # nothing unsaved
+        await type_into(pilot, "#f-serving-output-tokens", "321")
+        await settle(pilot)
+        app._write_recovery()
+        assert parse_session(RecoveryFile().read().text).serving.output_tokens == 321
+
+
+async def test_quit_with_unsaved_changes_asks(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#f-serving-output-tokens", "999")
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("escape")  # cancel: still running, still dirty
+        await pilot.pause()
+        assert not isinstance(app.screen, QuitScreen) and app.is_running and app.dirty
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("d")  # discard
+        await pilot.pause()
+    assert app.return_code == 0
+    assert session_file.read_text() == SESSION
+
+
+async def test_quit_without_changes_does_not_ask(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_quit_save_choice_saves_the_file(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#f-serving-output-tokens", "888")
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+    assert load_session(session_file).serving.output_tokens == 888
+
+
+async def test_header_shows_the_host(session_file):
+    from engine.telemetry.simulated import SimulatedBackend
+
+    app = make_app(session_file, backend=SimulatedBackend(n_gpus=8))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app.sample is not None:
+                break
+        assert app.query_one("#header").text.rstrip().endswith("SIMULATED 8 GPUs")
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app.sample is not None:
+                break
+        assert app.query_one("#header").text.rstrip().endswith("no GPU")
+
+
+async def test_monitor_first_layout(session_file):
+    app = make_app(session_file, monitor_first=True, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "monitor"
+        assert not app.sidebar.display
+        await pilot.press("ctrl+b")
+        assert app.sidebar.display
+
+
+async def test_narrow_terminal_starts_with_the_sidebar_hidden(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert not app.sidebar.display
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert app.sidebar.display and app.focused is not None and app.sidebar in app.focused.ancestors
+        await pilot.press("ctrl+b")
+        assert not app.sidebar.display
+        await pilot.press("6")  # tabs by number when no field has focus
+        assert app.query_one(TabbedContent).active == "sessions"
+
+
+async def test_export_report_through_the_shared_renderers(session_file, tmp_path):
+    from tui.report import render
+
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        target = tmp_path / "out.md"
+        app.action_export("md")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == render(app.plan, "md")
+        # never over the session file
+        app.action_export("json")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input", Input).value = str(session_file)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ErrorScreen"
+    assert session_file.read_text() == SESSION
+
+
+async def test_import_config_json_inlines_the_model(session_file, tmp_path):
+    import json
+    import tomllib
+
+    from tests.engine.conftest import model_entry
+
+    cfg_dir = tmp_path / "my-model"
+    cfg_dir.mkdir()
+    (cfg_dir / "config.json").write_text(json.dumps({**model_entry("llama-3.1-8b")["config"], "pad_token_id": None}))
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.import_config(cfg_dir / "config.json")
+        await settle(pilot)
+        assert app.doc.session.model.catalog is None and app.doc.session.model.config
+        assert "(inline)" in app.query_one("#model-input", Input).value
+        assert app.report["model"]["params_total"] > 7e9
+    assert tomllib.loads(SESSION)  # untouched file still parses
+
+
+async def test_command_palette_offers_every_action(session_file):
+    from tui.commands import app_commands
+
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [t for t, _, _ in app_commands(app)]
+        for wanted in ("Save", "Save as...", "Open...", "New session", "Rename session...", "Delete session",
+                       "Export report as Markdown...", "Export report as JSON...", "Export report as text...",
+                       "Export report as CSV...", "Import a Hugging Face config.json...", "Switch theme",
+                       "Toggle sidebar"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in "switch theme":
+            await pilot.press(ch)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "gpuplan-light"
+
+
+async def test_rename_and_delete_stored_session(session_file):
+    store = SessionStore()
+    store.save(parse_session(SESSION), "chat-70b")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_stored("chat-70b")
+        await settle(pilot)
+        app.action_rename()
+        await pilot.pause()
+        app.screen.query_one("#prompt-input", Input).value = "chat-70b-prod"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [e.name for e in store.list()] == ["chat-70b-prod"]
+        assert store.load("chat-70b-prod").name == "chat-70b-prod"
+        assert app.doc.name == "chat-70b-prod" and not app.dirty
+        app.action_delete()
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert store.list() == []
+        assert app.doc.kind == "new" and app.dirty  # still on screen, unsaved
+
+
+async def test_worker_failure_goes_to_the_log_not_the_screen(session_file, monkeypatch, private_home):
+    import engine.plan
+
+    def boom(inputs):
+        raise RuntimeError("engine bug")
+
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(engine.plan, "plan", boom)
+        await type_into(pilot, CONTEXT, "4096")
+        await settle(pilot)
+        assert app.is_running
+    log = (private_home / "state" / "gpuplan.jsonl").read_text()
+    assert "engine bug" in log and "RuntimeError" in log

@@ -1,0 +1,659 @@
+"""Text building blocks for the Monitor tab: sparklines, bars, units, throttle words, and the
+adaptive column layout of the compact one-row-per-GPU view.
+
+Plain functions over immutable samples returning Rich `Text`; no widget state, so the widgets
+stay thin and these are cheap to test. Sizes in GiB are 2**30 bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from rich.text import Text
+
+from engine.telemetry.samples import GpuSample
+
+GIB = 1 << 30
+
+# ---- styles (Rich style strings; the widgets' CSS handles backgrounds and borders) ----------
+OK = "green"
+WARN = "yellow"
+BAD = "bold red"
+DIM = "dim"
+LABEL = "bold"
+SPARK_STYLES = {
+    "gpu_util_pct": "green",
+    "memory_used_pct": "cyan",
+    "temperature_c": "yellow",
+    "power_w": "magenta",
+}
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+_BAR_FULL = "█"
+_BAR_PARTS = " ▏▎▍▌▋▊▉"
+
+
+# ---- numbers and units ------------------------------------------------------------------------
+
+
+def na(value: object, fmt: str = "{}") -> str:
+    return "N/A" if value is None else fmt.format(value)
+
+
+def gib(n: int | float | None, digits: int = 1) -> str:
+    return "N/A" if n is None else f"{n / GIB:.{digits}f}"
+
+
+def rate_kbps(kbps: int | None) -> str:
+    """NVML's PCIe throughput is KB/s; shown as MB/s or GB/s (decimal, like nvidia-smi)."""
+    if kbps is None:
+        return "N/A"
+    if kbps >= 1_000_000:
+        return f"{kbps / 1_000_000:.1f} GB/s"
+    return f"{kbps / 1000:.1f} MB/s"
+
+
+def clock_text(ts: float | None) -> str:
+    """Local wall-clock time of a sample, HH:MM:SS."""
+    if ts is None:
+        return "--:--:--"
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def short_name(name: str | None, *, memory: bool = True) -> str:
+    """'NVIDIA H100 80GB HBM3' -> 'H100 80GB HBM3' (the vendor is the same on every row);
+    without `memory`, also drop the memory kind: 'H100 80GB'."""
+    if not name:
+        return "GPU"
+    for prefix in ("NVIDIA ", "Nvidia "):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    if not memory:
+        head, _, last = name.rpartition(" ")
+        if head and (last.startswith("HBM") or last.startswith("GDDR")):
+            name = head
+    return name
+
+
+def short_uuid(uuid: str | None, keep: int = 8) -> str:
+    """'GPU-6c1fd3a2-....' -> 'GPU-6c1fd3a2…'."""
+    if not uuid:
+        return "N/A"
+    head = uuid[: 4 + keep]
+    return head + "…" if len(uuid) > len(head) else uuid
+
+
+def fit(text: str, width: int) -> str:
+    """Truncate to `width` cells with an ellipsis."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 1 else text[:1]
+
+
+# ---- severities ------------------------------------------------------------------------------
+
+
+def temp_style(g: GpuSample, warn_margin_c: int = 5) -> str:
+    t, slow = g.temperature_c, g.temp_slowdown_c
+    if t is None:
+        return DIM
+    if slow is None:
+        return "" if t < 80 else WARN
+    if t >= slow:
+        return BAD
+    if t >= slow - warn_margin_c:
+        return WARN
+    return ""
+
+
+def pct_style(pct: float | None, warn: float = 90.0, bad: float = 95.0) -> str:
+    if pct is None:
+        return DIM
+    if pct > bad:
+        return BAD
+    if pct >= warn:
+        return WARN
+    return ""
+
+
+# Clock event ("throttle") reasons in words, with how worrying each is.
+REASON_WORDS: dict[str, tuple[str, str]] = {
+    "gpu_idle": ("idle", DIM),
+    "applications_clocks_setting": ("app clocks", ""),
+    "sw_power_cap": ("power cap", WARN),
+    "hw_slowdown": ("HW slowdown", BAD),
+    "sync_boost": ("sync boost", ""),
+    "sw_thermal_slowdown": ("SW thermal", BAD),
+    "hw_thermal_slowdown": ("HW thermal", BAD),
+    "hw_power_brake_slowdown": ("power brake", BAD),
+    "display_clocks_setting": ("display clocks", ""),
+}
+
+
+def throttle_text(reasons: tuple[str, ...] | None, *, empty: str = "none") -> Text:
+    """Decoded clock event reasons as words, worst styled loudest; N/A when not reported."""
+    if reasons is None:
+        return Text("N/A", style=DIM)
+    if not reasons:
+        return Text(empty, style=DIM)
+    out = Text()
+    for k, r in enumerate(reasons):
+        word, style = REASON_WORDS.get(r, (r.replace("_", " "), ""))
+        if k:
+            out.append(", ")
+        out.append(word, style=style)
+    return out
+
+
+# ---- sparklines and bars ---------------------------------------------------------------------
+
+
+def bucketed(values: Sequence[float | None], width: int, bucket: int, end_index: int) -> list[float | None]:
+    """Max per bucket of `bucket` consecutive points, newest bucket last, at most `width` buckets.
+
+    Buckets are aligned to the absolute index of the points (`end_index` is the absolute index
+    one past the newest point), so the picture does not shimmer as new points arrive.
+    """
+    n = len(values)
+    if n == 0 or width <= 0:
+        return []
+    if bucket <= 1:
+        tail = values[-width:]
+        return list(tail)
+    first_abs = end_index - n
+    out: list[float | None] = []
+    # walk buckets from the newest backwards
+    hi = n
+    b_id = (end_index - 1) // bucket
+    while hi > 0 and len(out) < width:
+        lo = max(0, b_id * bucket - first_abs)
+        chunk = [v for v in values[lo:hi] if v is not None]
+        out.append(max(chunk) if chunk else None)
+        hi = lo
+        b_id -= 1
+    out.reverse()
+    return out
+
+
+def sparkline(
+    points: Sequence[float | None], width: int, lo: float, hi: float, *, style: str = "", pad: bool = True
+) -> Text:
+    """Block-character sparkline of `points` (already bucketed), right-aligned in `width` cells.
+    A gap (None: N/A or a lost GPU) is a dim '·'; cells before the history starts are blank."""
+    out = Text()
+    if width <= 0:
+        return out
+    pts = list(points)[-width:]
+    if pad and len(pts) < width:
+        out.append(" " * (width - len(pts)))
+    span = hi - lo if hi > lo else 1.0
+    top = len(_BLOCKS) - 1
+    chars: list[str] = []
+    for v in pts:
+        if v is None:
+            if chars:
+                out.append("".join(chars), style=style)
+                chars = []
+            out.append("·", style=DIM)
+            continue
+        k = int(round((min(max(v, lo), hi) - lo) / span * top))
+        chars.append(_BLOCKS[k])
+    if chars:
+        out.append("".join(chars), style=style)
+    return out
+
+
+def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
+    """A horizontal bar with eighth-cell resolution on a dim track."""
+    if width <= 0:
+        return Text()
+    if fraction is None:
+        return Text("·" * width, style=DIM)
+    f = min(1.0, max(0.0, fraction))
+    eighths = int(round(f * width * 8))
+    full, part = divmod(eighths, 8)
+    filled = _BAR_FULL * full + (_BAR_PARTS[part] if part and full < width else "")
+    out = Text(filled, style=style)
+    rest = width - len(filled)
+    if rest > 0:
+        out.append("░" * rest, style=DIM)
+    return out
+
+
+# ---- the compact view's columns -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What a row needs besides its GpuSample: sparkline data, the plan fit, thresholds."""
+
+    spark: Callable[[int, str, int], Text]  # (gpu index, metric, width) -> sparkline
+    fit_marks: dict[int, Text]
+    warn_margin_c: int = 5
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    width: int  # minimum width
+    priority: int  # lower is kept longer when the terminal is narrow
+    cell: Callable[[GpuSample, int, RowContext], Text]
+    flex: int = 0  # share of the spare width
+    max_width: int = 0  # 0: no maximum
+    justify: str = "left"
+
+
+def _util_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return Text(na(g.gpu_util_pct, "{}%").rjust(w), style=pct_style(g.gpu_util_pct, 101, 101))
+
+
+def _util_hist(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return ctx.spark(g.index, "gpu_util_pct", w)
+
+
+def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    used = None
+    if g.memory_used_bytes is not None:
+        used = g.memory_used_bytes + (g.memory_reserved_bytes or 0)
+    frac = g.memory_used_fraction
+    if used is None and g.memory_total_bytes is None:
+        return Text("N/A".rjust(w), style=DIM)
+    text = f"{gib(used)}/{gib(g.memory_total_bytes)}G"
+    return Text(text.rjust(w), style=pct_style(None if frac is None else frac * 100))
+
+
+def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    frac = g.memory_used_fraction
+    return bar(frac, w, style=pct_style(None if frac is None else frac * 100) or "cyan")
+
+
+def _memutil_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return Text(na(g.mem_util_pct, "{}%").rjust(w))
+
+
+def _temp_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return Text(na(g.temperature_c, "{}°C").rjust(w), style=temp_style(g, ctx.warn_margin_c))
+
+
+def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    if g.power_w is None:
+        text = "N/A"
+    elif g.power_limit_w:
+        text = f"{g.power_w:.0f}/{g.power_limit_w:.0f}W"
+    else:
+        text = f"{g.power_w:.0f}W"
+    frac = g.power_fraction
+    return Text(text.rjust(w), style=pct_style(None if frac is None else frac * 100, 97, 101))
+
+
+def _clock_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return Text(na(g.sm_clock_mhz, "{}MHz").rjust(w))
+
+
+def _pstate_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return Text(na(g.pstate, "P{}"))
+
+
+def _fan_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return Text(na(g.fan_pct, "{}%").rjust(w), style=DIM if g.fan_pct is None else "")
+
+
+def _pcie_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    if g.pcie_gen is None and g.pcie_width is None:
+        return Text("N/A", style=DIM)
+    style = ""
+    if g.pcie_width is not None and g.pcie_width_max and g.pcie_width < g.pcie_width_max:
+        style = WARN  # a link trained below its width is a hardware problem; low gen is just idle
+    return Text(f"{na(g.pcie_gen)}x{na(g.pcie_width)}", style=style)
+
+
+def _ecc_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return ecc_short(g)
+
+
+def _throttle_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    t = throttle_text(g.clock_event_reasons, empty="-")
+    t.truncate(w, overflow="ellipsis")
+    return t
+
+
+def _fit_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+    return ctx.fit_marks.get(g.index, Text("", style=DIM))
+
+
+def ecc_short(g: GpuSample) -> Text:
+    """Uncorrected ECC errors (volatile) plus remap/retirement trouble, in a few cells."""
+    bad = []
+    if g.ecc_uncorrected_volatile:
+        bad.append(f"{g.ecc_uncorrected_volatile} uncorr")
+    if g.remap_failure:
+        bad.append("remap fail")
+    if g.remap_pending:
+        bad.append("remap pend")
+    if g.retired_pages_pending:
+        bad.append("retire pend")
+    if bad:
+        return Text(" ".join(bad), style=BAD)
+    if g.ecc_uncorrected_volatile is None and g.remap_pending is None and g.retired_pages_pending is None:
+        return Text("N/A", style=DIM)
+    corr = g.ecc_corrected_volatile
+    return Text("ok" if not corr else f"{corr} SBE", style=DIM if not corr else WARN)
+
+
+COMPACT_COLUMNS: tuple[Column, ...] = (
+    Column("name", "NAME", 9, 6, lambda g, w, c: Text(fit(short_name(g.name, memory=False), w)), flex=1,
+           max_width=22),
+    Column("util", "UTIL", 4, 0, _util_cell, justify="right"),
+    Column("util_hist", "UTIL", 8, 3, _util_hist, flex=3, max_width=60),
+    Column("mem", "MEMORY", 11, 0, _mem_cell, justify="right"),
+    Column("mem_bar", "", 6, 5, _mem_bar, flex=1, max_width=16),
+    Column("memutil", "MBW", 4, 8, _memutil_cell, justify="right"),
+    Column("temp", "TEMP", 5, 0, _temp_cell, justify="right"),
+    Column("power", "POWER", 9, 1, _power_cell, justify="right"),
+    Column("clock", "SM CLK", 7, 7, _clock_cell, justify="right"),
+    Column("pstate", "P", 3, 9, _pstate_cell),
+    Column("fan", "FAN", 4, 11, _fan_cell, justify="right"),
+    Column("pcie", "PCIE", 5, 10, _pcie_cell),
+    Column("ecc", "ECC", 4, 4, _ecc_cell, max_width=12),
+    Column("throttle", "THROTTLE", 9, 2, _throttle_cell, flex=2, max_width=30),
+    Column("fit", "FIT", 3, 1, _fit_cell),
+)
+INDEX_WIDTH = 4  # "  0 " / " 12 "
+
+
+def layout_columns(width: int, has_plan: bool) -> list[tuple[Column, int]]:
+    """Pick the columns that fit `width` (dropping the least important first) and share out the
+    spare cells to the flexible ones. Each column is followed by one space."""
+    cols = [c for c in COMPACT_COLUMNS if has_plan or c.key != "fit"]
+    avail = width - INDEX_WIDTH
+
+    def need(cs: Iterable[Column]) -> int:
+        return sum(c.width + 1 for c in cs)
+
+    while cols and need(cols) > avail:
+        worst = max(cols, key=lambda c: c.priority)
+        if worst.priority == 0:
+            break
+        cols.remove(worst)
+    spare = max(0, avail - need(cols))
+    widths = {c.key: c.width for c in cols}
+    flexers = [c for c in cols if c.flex]
+    while spare > 0 and flexers:
+        total = sum(c.flex for c in flexers)
+        given = 0
+        for c in list(flexers):
+            share = max(1, spare * c.flex // total)
+            cap = (c.max_width or 10_000) - widths[c.key]
+            add = min(share, cap, spare - given)
+            if add <= 0:
+                if cap <= 0:
+                    flexers.remove(c)
+                continue
+            widths[c.key] += add
+            given += add
+            if widths[c.key] >= (c.max_width or 10_000):
+                flexers.remove(c)
+        if given == 0:
+            break
+        spare -= given
+    return [(c, widths[c.key]) for c in cols]
+
+
+def _place(out: Text, cell: Text, w: int, justify: str) -> None:
+    cell = cell.copy() if cell.cell_len > w else cell
+    if cell.cell_len > w:
+        cell.truncate(w, overflow="ellipsis")
+    padn = w - cell.cell_len
+    if justify == "right":
+        out.append(" " * padn)
+        out.append_text(cell)
+    else:
+        out.append_text(cell)
+        out.append(" " * padn)
+    out.append(" ")
+
+
+def span_text(seconds: float) -> str:
+    """How much history a sparkline covers: '45s', '3m', '10m', '2h'."""
+    if seconds < 60:
+        return f"{max(0, int(seconds))}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds / 3600:.0f}h"
+
+
+def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Text:
+    out = Text("GPU ", style=LABEL)
+    for col, w in layout:
+        title = f"UTIL {span}" if col.key == "util_hist" and span else col.header
+        _place(out, Text(title, style=LABEL), w, col.justify)
+    out.rstrip()
+    return out
+
+
+STATE_WORDS = {"lost": "LOST", "error": "ERROR", "backoff": "BACKOFF"}
+
+
+def state_style(state: str) -> str:
+    return WARN if state == "backoff" else BAD
+
+
+def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Text:
+    out = Text(f"{g.index:>3} ", style=LABEL)
+    if g.state != "ok":
+        # an error row: name, the state in capitals and the reason, across the rest of the line
+        name_w = next((w for c, w in layout if c.key == "name"), 0)
+        if name_w:
+            _place(out, Text(fit(short_name(g.name, memory=False), name_w)), name_w, "left")
+        msg = Text(f"{STATE_WORDS.get(g.state, g.state.upper())}  ", style=state_style(g.state))
+        msg.append(g.error or "no detail", style=state_style(g.state) if g.state != "backoff" else "")
+        rest = width - out.cell_len
+        msg.truncate(max(0, rest), overflow="ellipsis")
+        out.append_text(msg)
+        return out
+    for col, w in layout:
+        _place(out, col.cell(g, w, ctx), w, col.justify)
+    out.rstrip()
+    return out
+
+
+# ---- the detail card -------------------------------------------------------------------------
+
+CARD_HEIGHT = 7
+CARD_LEFT = 62  # cells of figures before the sparkline column
+SPARK_LABEL = 10  # " util 10m "
+
+
+def temp_scale(g: GpuSample) -> tuple[float, float]:
+    hi = g.temp_shutdown_c or (g.temp_slowdown_c + 5 if g.temp_slowdown_c else 100)
+    return 20.0, float(hi)
+
+
+def power_scale(g: GpuSample) -> tuple[float, float]:
+    return 0.0, float(g.power_limit_w or g.power_default_limit_w or 1000.0)
+
+
+def _pair(cur: int | None, mx: int | None, unit: str) -> str:
+    if cur is None and mx is None:
+        return "N/A"
+    return f"{na(cur)}/{na(mx)} {unit}"
+
+
+def card_lines(
+    g: GpuSample,
+    width: int,
+    spark: Callable[[int, str, int], Text],
+    *,
+    warn_margin_c: int = 5,
+    fit_mark: Text | None = None,
+    span: Callable[[int], str] | None = None,
+) -> list[Text]:
+    """The CARD_HEIGHT lines of a GPU's detail card."""
+    lines: list[Text] = []
+    title = Text()
+    title.append(f"GPU {g.index} ", style=LABEL)
+    title.append(short_name(g.name), style=LABEL)
+    title.append(f"  {g.bus_id or 'bus N/A'}  {short_uuid(g.uuid)}", style=DIM)
+    right = Text()
+    if g.state == "ok":
+        right.append(na(g.pstate, "P{}"))
+        mig = "MIG on" if g.mig_mode else "MIG off" if g.mig_mode is not None else "MIG N/A"
+        if g.mig_mode and g.mig_instances is not None:
+            mig += f" ({g.mig_instances} inst)"
+        right.append(f"  {mig}  ")
+        if fit_mark is not None and fit_mark.plain:
+            right.append("fit ")
+            right.append_text(fit_mark)
+            right.append("  ")
+        right.append("OK", style=OK)
+    else:
+        right.append(STATE_WORDS.get(g.state, g.state.upper()), style=state_style(g.state))
+    gap = width - title.cell_len - right.cell_len
+    if gap < 1:
+        title.truncate(max(0, width - right.cell_len - 1), overflow="ellipsis")
+        gap = width - title.cell_len - right.cell_len
+    title.append(" " * max(1, gap))
+    title.append_text(right)
+    lines.append(title)
+
+    spark_w = width - CARD_LEFT - SPARK_LABEL if width >= CARD_LEFT + SPARK_LABEL + 8 else 0
+
+    def with_spark(left: Text, metric: str, label: str) -> Text:
+        if spark_w <= 0:
+            left.truncate(width, overflow="ellipsis")
+            return left
+        left.truncate(CARD_LEFT, overflow="ellipsis", pad=True)
+        if metric == "gpu_util_pct" and span is not None and span(spark_w):
+            label = f"{label} {span(spark_w)}"
+        left.append(f" {label:<{SPARK_LABEL - 2}} ", style=DIM)
+        left.append_text(spark(g.index, metric, spark_w))
+        return left
+
+    if g.state != "ok":
+        msg = Text(f"{STATE_WORDS.get(g.state, g.state.upper())}: ", style=state_style(g.state))
+        msg.append(g.error or "no detail")
+        lines.append(with_spark(msg, "gpu_util_pct", "util"))
+        hint = {
+            "lost": "the GPU fell off the bus or stopped answering: check dmesg for Xid 79, reset or drain the node",
+            "error": "NVML queries fail for this GPU; the other GPUs keep updating",
+            "backoff": "too many consecutive failures: this GPU is queried again after the cooldown",
+        }.get(g.state, "")
+        lines.append(with_spark(Text(hint, style=DIM), "memory_used_pct", "mem"))
+        lines.append(with_spark(Text(""), "temperature_c", "temp"))
+        lines.append(with_spark(Text(""), "power_w", "pwr"))
+        while len(lines) < CARD_HEIGHT:
+            lines.append(Text(""))
+        return lines
+
+    # utilization
+    t = Text()
+    t.append("util  ", style=LABEL)
+    t.append(na(g.gpu_util_pct, "{:>3}%"))
+    t.append(" ")
+    t.append_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
+    t.append(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
+             f"  dec {na(g.decoder_util_pct, '{}%')}")
+    lines.append(with_spark(t, "gpu_util_pct", "util"))
+
+    # memory
+    frac = g.memory_used_fraction
+    used = None if g.memory_used_bytes is None else g.memory_used_bytes + (g.memory_reserved_bytes or 0)
+    t = Text()
+    t.append("mem   ", style=LABEL)
+    t.append(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", style=pct_style(None if frac is None else frac * 100))
+    t.append(" ")
+    t.append_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
+    t.append(f"  free {gib(g.memory_free_bytes)}")
+    if g.memory_reserved_bytes is not None:
+        t.append(f"  rsvd {gib(g.memory_reserved_bytes)}", style=DIM)
+    lines.append(with_spark(t, "memory_used_pct", "mem"))
+
+    # temperature
+    t = Text()
+    t.append("temp  ", style=LABEL)
+    t.append(na(g.temperature_c, "{} °C"), style=temp_style(g, warn_margin_c))
+    t.append(f"  slowdown {na(g.temp_slowdown_c, '{} °C')}  shutdown {na(g.temp_shutdown_c, '{} °C')}")
+    t.append(f"  fan {na(g.fan_pct, '{}%')}")
+    lines.append(with_spark(t, "temperature_c", "temp"))
+
+    # power and clocks
+    t = Text()
+    t.append("power ", style=LABEL)
+    pw = "N/A" if g.power_w is None else f"{g.power_w:.0f}"
+    pl = "N/A" if g.power_limit_w is None else f"{g.power_limit_w:.0f}"
+    pfrac = g.power_fraction
+    t.append(f"{pw}/{pl} W", style=pct_style(None if pfrac is None else pfrac * 100, 97, 101))
+    if g.power_default_limit_w is not None and g.power_limit_w is not None and \
+            abs(g.power_default_limit_w - g.power_limit_w) >= 1:
+        t.append(f" (default {g.power_default_limit_w:.0f})", style=WARN)
+    t.append(f"  SM {_pair(g.sm_clock_mhz, g.sm_clock_max_mhz, 'MHz')}")
+    t.append(f"  mem {_pair(g.mem_clock_mhz, g.mem_clock_max_mhz, 'MHz')}")
+    lines.append(with_spark(t, "power_w", "pwr"))
+
+    # PCIe and throttle reasons: full width
+    t = Text()
+    t.append("pcie  ", style=LABEL)
+    t.append(f"gen {na(g.pcie_gen)}/{na(g.pcie_gen_max)} x{na(g.pcie_width)}/{na(g.pcie_width_max)}")
+    t.append(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
+    t.append("   throttle ", style=LABEL)
+    t.append_text(throttle_text(g.clock_event_reasons))
+    t.truncate(width, overflow="ellipsis")
+    lines.append(t)
+
+    # ECC and memory repair
+    t = Text()
+    t.append("ecc   ", style=LABEL)
+    t.append(f"corr {na(g.ecc_corrected_volatile)} (agg {na(g.ecc_corrected_aggregate)})  ")
+    unc = g.ecc_uncorrected_volatile
+    t.append(f"uncorr {na(unc)}", style=BAD if unc else "")
+    t.append(f" (agg {na(g.ecc_uncorrected_aggregate)})")
+    if g.remapped_rows_correctable is not None or g.remap_pending is not None:
+        t.append(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
+        if g.remap_pending:
+            t.append(" PENDING", style=BAD)
+        if g.remap_failure:
+            t.append(" FAILED", style=BAD)
+    if g.retired_pages_sbe is not None or g.retired_pages_dbe is not None or g.retired_pages_pending:
+        t.append(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
+        if g.retired_pages_pending:
+            t.append(" PENDING", style=BAD)
+    t.truncate(width, overflow="ellipsis")
+    lines.append(t)
+    return lines
+
+
+def series_scale(g: GpuSample | None, metric: str) -> tuple[float, float]:
+    if metric in ("gpu_util_pct", "memory_used_pct"):
+        return 0.0, 100.0
+    if g is None:
+        return (20.0, 100.0) if metric == "temperature_c" else (0.0, 1000.0)
+    return temp_scale(g) if metric == "temperature_c" else power_scale(g)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+__all__ = [
+    "CARD_HEIGHT",
+    "COMPACT_COLUMNS",
+    "Column",
+    "RowContext",
+    "bar",
+    "bucketed",
+    "card_lines",
+    "ceil_div",
+    "clock_text",
+    "compact_header",
+    "compact_row",
+    "layout_columns",
+    "series_scale",
+    "sparkline",
+    "throttle_text",
+]

@@ -1,0 +1,187 @@
+"""The GPU views of the Monitor tab: a compact one-row-per-GPU table and detail cards.
+
+Both are plain widgets that render Rich text from the latest immutable sample; a new sample
+only swaps the data and calls `refresh()`. Cards are mounted when the set of GPUs changes
+(first sample, a different host in a replay), never per sample.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.text import Text
+from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.widget import Widget
+
+from engine.telemetry.samples import GpuSample
+
+from .monitor_format import (
+    CARD_HEIGHT,
+    RowContext,
+    card_lines,
+    compact_header,
+    compact_row,
+    layout_columns,
+)
+
+SparkFn = Callable[[int, str, int], Text]
+SpanFn = Callable[[int], str] | None
+
+
+def _no_span(width: int) -> str:
+    return ""
+
+
+def _no_spark(index: int, metric: str, width: int) -> Text:
+    return Text(" " * max(0, width))
+
+
+class CompactHeader(Widget):
+    """The column titles of the compact view (kept still while the rows scroll)."""
+
+    DEFAULT_CSS = "CompactHeader { height: 1; }"
+
+    def __init__(self, view: GpuCompactView, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._view = view
+
+    def render(self) -> Text:
+        layout = self._view.layout_for(self.size.width)
+        hist = next((w for c, w in layout if c.key == "util_hist"), 0)
+        return compact_header(layout, self._view.span_for(hist) if hist else "")
+
+
+class CompactRows(Widget):
+    """One line per GPU."""
+
+    DEFAULT_CSS = "CompactRows { height: auto; }"
+
+    def __init__(self, view: GpuCompactView, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._view = view
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self._view.gpus))
+
+    def render(self) -> Text:
+        view = self._view
+        width = self.size.width
+        if not view.gpus:
+            return Text("no GPU rows", style="dim")
+        layout = view.layout_for(width)
+        ctx = RowContext(spark=view.spark, fit_marks=view.fit_marks, warn_margin_c=view.warn_margin_c)
+        return Text("\n").join(compact_row(g, layout, width, ctx) for g in view.gpus)
+
+
+class GpuCompactView(Vertical):
+    """Header plus a scrolling list of one row per GPU (8 GPUs at 120x40, 4 or more at 80x24)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.gpus: tuple[GpuSample, ...] = ()
+        self.spark: SparkFn = _no_spark
+        self.fit_marks: dict[int, Text] = {}
+        self.warn_margin_c = 5
+        self.span_for: SpanFn = _no_span
+        self._layout_key: tuple[int, bool] | None = None
+        self._layout: list = []
+        self.header = CompactHeader(self, id="mon-compact-header")
+        self.rows = CompactRows(self, id="mon-compact-rows")
+
+    def compose(self):
+        yield self.header
+        with VerticalScroll(id="mon-compact-scroll"):
+            yield self.rows
+
+    def layout_for(self, width: int) -> list:
+        key = (width, bool(self.fit_marks))
+        if key != self._layout_key:
+            self._layout_key = key
+            self._layout = layout_columns(width, bool(self.fit_marks))
+        return self._layout
+
+    def show(self, gpus: tuple[GpuSample, ...], spark: SparkFn, fit_marks: dict[int, Text], warn_margin_c: int,
+             span_for: SpanFn = None) -> None:
+        count_changed = len(gpus) != len(self.gpus)
+        self.span_for = span_for or _no_span
+        self.gpus, self.spark, self.fit_marks, self.warn_margin_c = gpus, spark, fit_marks, warn_margin_c
+        self.rows.refresh(layout=count_changed)
+        self.header.refresh()  # one line; its history span grows with the samples
+
+
+class GpuCard(Widget):
+    """A detail card: identity, utilization, memory, temperature, power/clocks, PCIe/throttle, ECC."""
+
+    DEFAULT_CSS = f"GpuCard {{ height: {CARD_HEIGHT}; }}"
+
+    def __init__(self, index: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+        self.gpu: GpuSample | None = None
+        self.spark: SparkFn = _no_spark
+        self.fit_mark: Text | None = None
+        self.warn_margin_c = 5
+        self.span_for: SpanFn = _no_span
+
+    def show(self, gpu: GpuSample, spark: SparkFn, fit_mark: Text | None, warn_margin_c: int,
+             span_for: SpanFn = None) -> None:
+        self.gpu, self.spark, self.fit_mark, self.warn_margin_c = gpu, spark, fit_mark, warn_margin_c
+        self.span_for = span_for or _no_span
+        self.set_class(gpu.state != "ok", "-failed")
+        self.refresh()
+
+    def render(self) -> Text:
+        if self.gpu is None:
+            return Text(f"GPU {self.index}: waiting for a sample", style="dim")
+        lines = card_lines(
+            self.gpu, self.size.width, self.spark, warn_margin_c=self.warn_margin_c, fit_mark=self.fit_mark,
+            span=self.span_for,
+        )
+        return Text("\n").join(lines)
+
+
+class GpuDetailView(VerticalScroll):
+    """The detail cards, one or two per row depending on the width."""
+
+    TWO_COLUMNS_FROM = 180  # cells of width
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cards: dict[int, GpuCard] = {}
+        self._indices: tuple[int, ...] = ()
+
+    def columns_for(self, width: int) -> int:
+        return 2 if width >= self.TWO_COLUMNS_FROM else 1
+
+    def on_resize(self) -> None:
+        cols = self.columns_for(self.size.width)
+        if self.styles.grid_size_columns != cols:
+            self.styles.grid_size_columns = cols
+
+    def sync(self, gpus: tuple[GpuSample, ...]) -> bool:
+        """Mount/remove cards when the set of GPU indices changes; True if it did."""
+        indices = tuple(g.index for g in gpus)
+        if indices == self._indices:
+            return False
+        self._indices = indices
+        for idx in [i for i in self.cards if i not in indices]:
+            self.cards.pop(idx).remove()
+        new = [GpuCard(i, id=f"mon-card-{i}") for i in indices if i not in self.cards]
+        for card in new:
+            self.cards[card.index] = card
+        if new:
+            self.mount_all(new)
+        # keep index order
+        ordered = [self.cards[i] for i in indices]
+        if list(self.children) != ordered and len(self.children) == len(ordered):
+            self.sort_children(key=lambda w: indices.index(w.index) if isinstance(w, GpuCard) else 0)
+        return True
+
+    def show(self, gpus: tuple[GpuSample, ...], spark: SparkFn, fit_marks: dict[int, Text], warn_margin_c: int,
+             span_for: SpanFn = None) -> None:
+        self.sync(gpus)
+        for g in gpus:
+            card = self.cards.get(g.index)
+            if card is not None:
+                card.show(g, spark, fit_marks.get(g.index), warn_margin_c, span_for)
