@@ -31,7 +31,10 @@ def choose_price(costs: CostInputs, prices: tuple[PriceSpec, ...]) -> PriceChoic
     return PriceChoice(p.representative, f"catalog {p.id} ({p.provider}, {p.source_date or 'undated'})")
 
 
+MIN_TOKENS_PER_SECOND = 1e-6  # below this a fleet serves nothing: no per-token cost to speak of
+
+
 def cost_per_million_tokens(cost_per_hour: float | None, tokens_per_second: float | None) -> float | None:
-    if cost_per_hour is None or not tokens_per_second:
+    if cost_per_hour is None or tokens_per_second is None or tokens_per_second < MIN_TOKENS_PER_SECOND:
         return None
     return cost_per_hour / (tokens_per_second * 3600) * 1e6
