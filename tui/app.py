@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -39,6 +39,7 @@ from .widgets.sidebar import Sidebar
 
 if TYPE_CHECKING:  # the session layer and the engine are imported after the first frame
     from engine.telemetry.samples import HostSample
+    from sessions.errors import SessionError
     from sessions.schema import Session
     from sessions.store import RecoveryFile, SessionStore
 
@@ -68,6 +69,7 @@ def _commands_provider() -> type:
     from .commands import GpuPlanCommands
 
     return GpuPlanCommands
+
 
 log = logging.getLogger("gpuplan.app")
 
@@ -116,7 +118,9 @@ class GpuPlanApp(App[int]):
         Binding("ctrl+o", "open", "Open", priority=True),
         Binding("ctrl+n", "new", "New", show=False, priority=True),
         Binding("ctrl+b", "toggle_sidebar", "Inputs", priority=True),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        # Priority, so `?` opens help from a sidebar field too (FieldInput leaves `?` to the app);
+        # in a dialog's text field it types a `?`.
+        Binding("question_mark,f1", "help", "Help", key_display="?", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         *[Binding(f"{n + 1}", f"tab('{t}')", t.title(), show=False) for n, t in enumerate(TABS)],
         *[Binding(f"alt+{n + 1}", f"tab('{t}')", t.title(), show=False, priority=True) for n, t in enumerate(TABS)],
@@ -239,20 +243,20 @@ class GpuPlanApp(App[int]):
             self._set_sidebar(False, focus=False)
         self._widgets["header"].show_session("loading...", False, "")
         # The first frame is drawn before the session layer, the engine, the catalog, the
-        # fields and the panes are loaded: the rest starts right after it (see _display).
+        # fields and the panes are loaded: the rest starts right after it (_display).
 
     def _display(self, screen: Screen, renderable: Any) -> None:
+        """Textual hands each frame to the terminal here: the first one starts the loading."""
         super()._display(screen, renderable)
         if renderable is not None and not self._first_frame_shown and not self._batch_count:
             self._first_frame_shown = True
             self.call_later(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        """Load the rest: the catalog, session and first plan in a thread (first, so it runs while
-        the UI thread mounts), the fields and the visible pane now, the other panes once the
-        first plan is on screen (or after a second)."""
+        """Load the rest: the catalog, session and first plan in a thread, the visible pane now,
+        the sidebar's fields and the other panes once the first plan is on screen (or after a
+        second): the plan shows up as early as it can."""
         self._boot()
-        self.sidebar.build()
         self._mount_panes(["monitor" if self.monitor_first else "sizing"])
         if self.telemetry:
             self._start_telemetry()
@@ -282,6 +286,7 @@ class GpuPlanApp(App[int]):
     def _mount_other_panes(self) -> None:
         if not self._panes_mounted and self.alive:
             self._panes_mounted = True
+            self.sidebar.build()
             self._mount_panes(TABS)
 
     def on_resize(self, event: Any) -> None:
@@ -296,11 +301,12 @@ class GpuPlanApp(App[int]):
     # ------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="boot", exit_on_error=False, name="boot")
     def _boot(self) -> None:
+        from catalogs.loader import load_catalog
         from sessions.errors import SessionError
         from sessions.io import load_session, parse_session
+
         from .document import Document, default_session_text
         from .model_index import catalog_entries
-        from catalogs.loader import load_catalog
 
         catalog, catalog_error = self.catalog, None
         if catalog is None:
@@ -442,8 +448,16 @@ class GpuPlanApp(App[int]):
         from sessions.errors import SessionError
         from sessions.io import update_session
 
+        model_id = message.entry.id
+        models = getattr(self.catalog, "models", None)
+        if models is not None and hasattr(models, "resolve"):
+            try:  # a typed id: only a catalog model enters the session (case-insensitive)
+                model_id = models.resolve(model_id)
+            except KeyError as exc:
+                self._set_field_error("model.catalog", str(exc))
+                return
         try:
-            session = update_session(self.doc.session, {"model.catalog": message.entry.id, "model.config": None})
+            session = update_session(self.doc.session, {"model.catalog": model_id, "model.config": None})
         except SessionError as exc:
             self._set_field_error("model.catalog", _field_message(exc, "model.catalog"))
             return
@@ -622,8 +636,9 @@ class GpuPlanApp(App[int]):
         """Read the watched file again; a broken edit shows its error and keeps the last plan."""
         from sessions.errors import SessionError
         from sessions.io import parse_session
-        from .document import Document
         from sessions.resolve import to_plan_inputs
+
+        from .document import Document
 
         path = self.watch_path
         assert path is not None and self.doc is not None
@@ -712,6 +727,7 @@ class GpuPlanApp(App[int]):
     def _offer_recovery(self, found: Any) -> None:
         from sessions.errors import SessionError
         from sessions.io import parse_session
+
         from .screens.dialogs import RestoreScreen
 
         try:
@@ -733,6 +749,7 @@ class GpuPlanApp(App[int]):
     def _restore(self, session: Session, origin: str | None) -> None:
         from sessions.errors import SessionError
         from sessions.io import load_session
+
         from .document import Document, parse_origin
         kind, name, path = parse_origin(origin)
         doc = Document(session, "new")  # baseline None: dirty until saved
@@ -786,6 +803,7 @@ class GpuPlanApp(App[int]):
         from sessions.errors import SessionError
         from sessions.io import update_session
         from sessions.store import InvalidSessionName
+
         from .document import Document
         assert self.doc is not None
         try:
@@ -867,6 +885,7 @@ class GpuPlanApp(App[int]):
     def open_stored(self, name: str, version: str | None = None) -> None:
         from sessions.errors import SessionError
         from sessions.store import InvalidSessionName
+
         from .document import Document
         try:
             if version is None:
@@ -885,6 +904,7 @@ class GpuPlanApp(App[int]):
     def open_file(self, path: Path) -> None:
         from sessions.errors import SessionError
         from sessions.io import load_session
+
         from .document import Document
         try:
             session = load_session(path)
@@ -896,6 +916,7 @@ class GpuPlanApp(App[int]):
 
     def action_new(self) -> None:
         from sessions.io import parse_session
+
         from .document import Document, default_session_text
         def fresh() -> None:
             self._set_banner(None)
@@ -907,6 +928,7 @@ class GpuPlanApp(App[int]):
         from sessions.errors import SessionError
         from sessions.io import update_session
         from sessions.store import InvalidSessionName
+
         from .document import Document
         from .screens.dialogs import PromptScreen
 
@@ -941,6 +963,7 @@ class GpuPlanApp(App[int]):
 
     def action_delete(self, name: str | None = None) -> None:
         from sessions.store import InvalidSessionName
+
         from .document import Document
         if self.doc is None:
             return
@@ -1145,6 +1168,14 @@ class GpuPlanApp(App[int]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    MAIN_SCREEN_ACTIONS = frozenset({"save", "open", "new", "toggle_sidebar", "tab", "help"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a dialog is up, the app's keys (ctrl+s, ctrl+b, ...) wait for it to close."""
+        if action in self.MAIN_SCREEN_ACTIONS and self.screen is not self.default_screen:
+            return False
+        return True
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -60,12 +60,3 @@ class ModelPicked(Message):
     def __init__(self, entry: ModelEntry) -> None:
         super().__init__()
         self.entry = entry
-
-
-class CatalogReady(Message):
-    """The catalog and the model list are loaded (off the UI thread at start)."""
-
-    def __init__(self, catalog: Any, entries: list[ModelEntry]) -> None:
-        super().__init__()
-        self.catalog = catalog
-        self.entries = entries

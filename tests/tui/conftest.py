@@ -3,7 +3,6 @@ UTC clock, an empty Hugging Face cache, a fixed session, and helpers to drive th
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -88,7 +87,7 @@ async def settle(pilot, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause()
-        if app.plan_settled and not any(
+        if app.plan_settled and app.sidebar.built and app.sidebar.synced and not any(
             w.group in ("plan", "boot") and not w.is_finished for w in app.workers
         ):
             await pilot.pause()

@@ -78,15 +78,19 @@ async def test_an_unknown_model_is_marked_and_the_plan_kept(session_file):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         plan_before = app.plan
-        await type_into(pilot, "#model-input", "llama-3.1-7b")
-        await pilot.press("escape")  # close the list, keep the text
-        app.query_one("#model-input", Input).value = "llama-3.1-7b"
-        app.sidebar.picker.current = ""
-        await app.query_one("#model-input", Input).action_submit()
+        await type_into(pilot, "#model-input", "llama-3.1-7b")  # no such model: the list says so
+        assert app.sidebar.picker._shown == []
+        await pilot.press("enter")
         await settle(pilot)
         error = app.query_one("#err-model-catalog")
         assert error.has_class("-shown") and "llama-3.1-8b" in str(error.render())  # did you mean
         assert app.plan is plan_before
+        assert app.doc.session.model.catalog == "llama-3.1-70b" and not app.dirty  # session untouched
+        await type_into(pilot, "#model-input", "LLAMA-3.1-8B")  # ids are matched case-insensitively
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.doc.session.model.catalog == "llama-3.1-8b"
+        assert not app.query_one("#err-model-catalog").has_class("-shown")
 
 
 async def test_model_picker_filters_as_you_type(session_file):
@@ -468,3 +472,40 @@ async def test_worker_failure_goes_to_the_log_not_the_screen(session_file, monke
         assert app.is_running
     log = (private_home / "state" / "gpuplan.jsonl").read_text()
     assert "engine bug" in log and "RuntimeError" in log
+
+
+async def test_question_mark_opens_help_from_a_field_and_types_in_a_dialog(session_file):
+    from tui.screens.help import HelpScreen
+
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one(CONTEXT, Input).focus()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert app.query_one(CONTEXT, Input).value == "8192"
+        await pilot.press("escape")
+        app.action_export("md")
+        await pilot.pause()
+        await pilot.press("end", "question_mark")  # a path may hold a ?: typed, no help
+        assert app.screen.query_one("#prompt-input", Input).value.endswith("?")
+
+
+async def test_app_keys_wait_while_a_dialog_is_up(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_export("md")
+        await pilot.pause()
+        await pilot.press("ctrl+b")
+        assert app.sidebar.display  # not toggled under the dialog
+
+
+async def test_watch_reloads_without_asking_and_never_writes_the_file(session_file):
+    mtime = session_file.stat().st_mtime_ns
+    app = make_app(session_file, watch=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(1.2)  # a few watch ticks with nothing changed
+        assert session_file.stat().st_mtime_ns == mtime
+        assert "watching" in app.query_one("#header").text

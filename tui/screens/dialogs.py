@@ -124,6 +124,10 @@ class PromptScreen(_Dialog):
         event.stop()
         self._submit()
 
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_one("#prompt-error", Static).remove_class("-shown")
+
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ok":

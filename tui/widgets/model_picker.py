@@ -13,6 +13,13 @@ from textual.widgets.option_list import Option
 from ..messages import ModelPicked
 from ..model_index import ModelEntry, filter_entries
 
+class FieldInput(Input):
+    """A sidebar input: no value in a sidebar field has a `?`, so the key opens help."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character != "?" and super().check_consume_key(key, character)
+
+
 ORIGIN_TAG = {"bundled": "", "user": "user", "imported": "imported", "hf-cache": "HF cache"}
 
 
@@ -30,7 +37,7 @@ class ModelPicker(Vertical):
         self._shown: list[ModelEntry] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type to filter models", id="model-input", compact=True)
+        yield FieldInput(placeholder="type to filter models", id="model-input", compact=True)
         yield OptionList(id="model-options")
 
     @property
@@ -52,6 +59,8 @@ class ModelPicker(Vertical):
             with self.input.prevent(Input.Changed):
                 self.input.value = value
             self.input.cursor_position = len(value)
+            if self.input.has_focus:
+                self.input.select_all()  # typing replaces it, as after focusing it
 
     # -- filtering ------------------------------------------------------------------------
     def _filter(self, query: str) -> None:
@@ -82,6 +91,8 @@ class ModelPicker(Vertical):
         if revert and self.input.value != self.current:
             with self.input.prevent(Input.Changed):
                 self.input.value = self.current
+            if self.input.has_focus:
+                self.input.select_all()
 
     @on(Input.Changed, "#model-input")
     def _typed(self, event: Input.Changed) -> None:

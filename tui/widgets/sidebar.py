@@ -32,7 +32,7 @@ from ..fields import (
 )
 from ..messages import FieldEdited
 from ..model_index import ModelEntry
-from .model_picker import ModelPicker
+from .model_picker import FieldInput, ModelPicker
 
 NO_SERVER = "(none)"
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -137,8 +137,8 @@ class Sidebar(VerticalScroll):
                 yield from self._row(ENGINE, self._select(ENGINE, SERVING_ENGINES))
             for path in paths:
                 spec = _NUMERIC[path]
-                control = Input(id=spec.widget_id, compact=True, placeholder=spec.blank_means,
-                                select_on_focus=True)
+                control = FieldInput(id=spec.widget_id, compact=True, placeholder=spec.blank_means,
+                                     select_on_focus=True)
                 control.tooltip = spec.help
                 yield from self._row(spec, control)
 
