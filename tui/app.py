@@ -139,8 +139,13 @@ class GpuPlanApp(App[int]):
         catalog: Any = None,
         offer_recovery: bool = True,
         telemetry: bool = True,
+        recording: Path | str | None = None,
     ) -> None:
         super().__init__()
+        if monitor_first:
+            # The sidebar starts hidden: never auto-focus its model picker, or keys typed at the
+            # monitor would edit the session. The monitor pane takes focus once mounted.
+            self.AUTO_FOCUS = None  # type: ignore[misc]
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = _load_theme_choice() or "gpuplan-dark"
@@ -153,6 +158,8 @@ class GpuPlanApp(App[int]):
         self.catalog = catalog
         self.offer_recovery = offer_recovery
         self.telemetry = telemetry
+        self.recording = str(recording) if recording is not None else None
+        self._exiting = False
         self._backend = backend
         self._sampler: Any = None
         self._panes_mounted = False
@@ -274,7 +281,11 @@ class GpuPlanApp(App[int]):
             if name == "monitor":
                 from .widgets.monitor import MonitorPane
 
-                pane = self._widgets["monitor"] = MonitorPane(id="monitor-pane", interval_s=self.interval)
+                pane = self._widgets["monitor"] = MonitorPane(
+                    id="monitor-pane", interval_s=self.interval, recording=self.recording
+                )
+                if self.monitor_first:
+                    pane.call_after_refresh(pane.focus_default)
             else:
                 pane = _pane(name, lambda: self.store)
             holder.mount(pane)
@@ -587,15 +598,18 @@ class GpuPlanApp(App[int]):
             sample = self._newest_sample or message.sample
             self._newest_sample = None
             self._sample_posted = False
-        if not self.alive:
-            return
+        if not self.alive or self._exiting:
+            return  # a sample that arrived while the app is shutting down
         self.sample = sample
         level = "simulated" if sample.simulated else ("none" if not sample.gpus else "ok")
         if any(g.state != "ok" for g in sample.gpus):
             level = "bad"
-        self._widgets["header"].show_host(host_summary(sample), level)
-        if self.monitor_pane is not None:
-            self.monitor_pane.update_sample(sample)
+        try:
+            self._widgets["header"].show_host(host_summary(sample), level)
+            if self.monitor_pane is not None:
+                self.monitor_pane.update_sample(sample)
+        except NoMatches:  # widgets already torn down on exit
+            return
 
     def on_monitor_pane_alerts_changed(self, message: MonitorPane.AlertsChanged) -> None:
         if not self.alive:
@@ -612,6 +626,12 @@ class GpuPlanApp(App[int]):
         sampler, self._sampler = self._sampler, None
         if sampler is not None:
             sampler.stop(timeout=2.0)
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        # Stop sampling before the widgets unmount, so no sample lands on a half-gone screen.
+        self._exiting = True
+        self._stop_telemetry()
+        super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
         self._stop_telemetry()
@@ -1321,7 +1341,7 @@ def run_app(
 
         raise BadInput(str(exc)) from exc
     app = GpuPlanApp(session_path, watch=watch_file, monitor_first=monitor_first, interval=interval,
-                     backend=backend)
+                     backend=backend, recording=record)
     previous = {}
     for sig in (signal.SIGHUP, signal.SIGTERM):
         try:

@@ -580,7 +580,7 @@ async def test_recording_is_shown():
     app = MonitorHarness([sim(1).sample()], recording="/var/tmp/gpus.jsonl")
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        assert "● REC /var/tmp/gpus.jsonl" in screen_text(app).splitlines()[0]
+        assert "● REC gpus.jsonl" in screen_text(app).splitlines()[0]
 
 
 async def test_no_gpu_on_a_host_with_a_driver():
@@ -589,3 +589,21 @@ async def test_no_gpu_on_a_host_with_a_driver():
         text = screen_text(app)
         assert "no NVIDIA GPU: NVML is loaded but reports no device" in text
         assert "no GPU seen" in plain(app.query_one("#mon-fits"))
+
+
+async def test_keys_typed_at_the_monitor_never_edit_the_session():
+    """`gpuplan watch` starts with the sidebar hidden: its model picker must not hold focus, or
+    the monitor's own keys (v, a, ...) would be typed into the session."""
+    async with open_monitor(feed=samples(sim(8), 2)) as (app, pilot):
+        focused = app.focused
+        assert focused is None or focused is app.monitor_pane or app.monitor_pane in focused.ancestors
+        for key in ("v", "a", "x", "7", "v"):
+            await pilot.press(key)
+        await pilot.pause()
+        assert not app.dirty
+
+
+async def test_recording_is_shown_in_the_monitor(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    async with open_monitor(feed=samples(sim(2), 1), recording=trace) as (app, pilot):
+        assert "REC" in screen_text(app) and "trace.jsonl" in screen_text(app)

@@ -405,6 +405,9 @@ class MonitorPane(Widget):
                 text.append("  no GPU", style=WARN)
             if stale:
                 text.append(f"  STALE {stale:.0f} s", style=BAD)
+            if self.recording:  # early in the line: the tail is cut first on a narrow terminal
+                text.append("  ● REC ", style=BAD)
+                text.append(Path(self.recording).name, style=DIM)
             if active:
                 text.append("  ")
                 text.append(
@@ -418,9 +421,6 @@ class MonitorPane(Widget):
                 text.append(f"  CUDA {s.cuda_version}", style=DIM)
             if not s.simulated and s.backend != "replay":
                 text.append(f"  {s.backend}", style=DIM)
-            if self.recording:
-                text.append("  ● REC ", style=BAD)
-                text.append(self.recording, style=DIM)
             if s.simulated:
                 badge = "SIMULATED"
             elif s.backend == "replay":
