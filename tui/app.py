@@ -1127,7 +1127,7 @@ class GpuPlanApp(App[int]):
         return None
 
     def _write_export(self, path: Path, plan_now: Any, fmt: str) -> None:
-        from sessions.atomic import atomic_write_text
+        from catalogs.files import atomic_write_text
 
         from .report import render
 
@@ -1305,7 +1305,7 @@ def _load_theme_choice() -> str | None:
 def _save_theme_choice(theme: str) -> None:
     import json
 
-    from sessions.atomic import atomic_write_text
+    from catalogs.files import atomic_write_text
 
     try:
         path = _settings_path()

@@ -83,7 +83,7 @@ def plan_from_text(text: str, filename: str):
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from sessions.io import atomic_write_text
+    from catalogs.files import atomic_write_text
     from sessions.examples import default_session_text
 
     from .report import render

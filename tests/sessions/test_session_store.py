@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sessions import dump_session, parse_session, save_session
-from sessions.atomic import atomic_write_text
+from catalogs.files import atomic_write_text
 from sessions.store import InvalidSessionName, RecoveryFile, SessionStore, check_name
 
 
