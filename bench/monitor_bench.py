@@ -66,7 +66,7 @@ async def _typing_times(*, telemetry: bool, interval: float, monitor_visible: bo
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(4000):
             await pilot.pause(0)
-            if app.plan_settled and app.plan is not None:
+            if app.plan_settled and app.plan is not None and app.sidebar.built and app.sidebar.synced:
                 break
         else:
             raise RuntimeError("the app did not settle")
