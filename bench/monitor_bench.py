@@ -24,6 +24,8 @@ from pathlib import Path
 
 CONTEXT = "#f-serving-max-model-len"
 
+from bench.tui_bench import SESSION  # noqa: E402 - the same session for both benches
+
 
 def _env() -> None:
     home = Path(tempfile.mkdtemp(prefix="gpuplan-bench-"))
@@ -31,21 +33,6 @@ def _env() -> None:
     os.environ.setdefault("HF_HOME", str(home / "hf"))
 
 
-SESSION = """\
-schema_version = 1
-name = "bench-70b"
-[model]
-catalog = "llama-3.1-70b"
-[hardware]
-gpu = "h100-sxm-80gb"
-server = "dgx-h100"
-tensor_parallel = 4
-[serving]
-max_model_len = 8192
-concurrent_sessions = 200
-prompt_tokens = 4000
-output_tokens = 500
-"""
 
 
 async def _typing_times(*, telemetry: bool, interval: float, monitor_visible: bool, keystrokes: int) -> list[float]:

@@ -23,17 +23,16 @@ def _kv_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-class ServingPane(VerticalScroll):
-    COMING = (
-        "Coming here: latency and throughput against batch size and context, the SLA-bounded batch, "
-        "replicas for the request rate, and a search for the cheapest configuration that meets the SLA."
-    )
+class _FiguresPane(VerticalScroll):
+    """A tab that shows the plan's figures of its kind, and what is coming to it."""
+
+    COMING = ""
+    FIGURES_ID = ""
+    ready = False
 
     def compose(self) -> ComposeResult:
-        yield Static("calculating...", id="serving-figures")
+        yield Static("calculating...", id=self.FIGURES_ID)
         yield Static(self.COMING, classes="coming", markup=False)
-
-    ready = False
 
     def on_mount(self) -> None:
         self.ready = True
@@ -41,10 +40,22 @@ class ServingPane(VerticalScroll):
             self.show(self.app.report)
 
     def show(self, report: dict[str, Any]) -> None:
-        if not self.ready:
-            return
+        if self.ready:
+            self.render_figures(report, self.query_one(f"#{self.FIGURES_ID}", Static))
+
+    def render_figures(self, report: dict[str, Any], out: Static) -> None:
+        raise NotImplementedError
+
+
+class ServingPane(_FiguresPane):
+    FIGURES_ID = "serving-figures"
+    COMING = (
+        "Coming here: latency and throughput against batch size and context, the SLA-bounded batch, "
+        "replicas for the request rate, and a search for the cheapest configuration that meets the SLA."
+    )
+
+    def render_figures(self, report: dict[str, Any], out: Static) -> None:
         inf = report["inference"]
-        out = self.query_one("#serving-figures", Static)
         if not inf["known"]:
             out.update(Text(f"Serving speed unknown: {inf['reason'] or 'no estimate'}", style="dim"))
             return
@@ -64,28 +75,15 @@ class ServingPane(VerticalScroll):
         out.update(grid)
 
 
-class TrainingPane(VerticalScroll):
+class TrainingPane(_FiguresPane):
+    FIGURES_ID = "training-figures"
     COMING = (
         "Coming here: fine-tuning and training memory per GPU by ZeRO stage, LoRA/QLoRA adapters, "
         "activation recompute, tokens/s, duration and cost, with the knobs to tune them."
     )
 
-    def compose(self) -> ComposeResult:
-        yield Static("calculating...", id="training-figures")
-        yield Static(self.COMING, classes="coming", markup=False)
-
-    ready = False
-
-    def on_mount(self) -> None:
-        self.ready = True
-        if getattr(self.app, "report", None) is not None:
-            self.show(self.app.report)
-
-    def show(self, report: dict[str, Any]) -> None:
-        if not self.ready:
-            return
+    def render_figures(self, report: dict[str, Any], out: Static) -> None:
         tr = report["training"]
-        out = self.query_one("#training-figures", Static)
         if tr is None:
             out.update(Text("No [training] section in this session: add one to the session file to size a "
                             "fine-tuning run (method, optimizer, sequence length, GPUs, dataset tokens).", style="dim"))
