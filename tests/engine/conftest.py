@@ -11,7 +11,9 @@ from engine.hardware import GpuSpec
 from engine.model import ModelSpec, from_hf_config
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference"
+# A copy of ../shared/reference/measurements.toml (published measurements, each with its source),
+# kept with the tests so they never depend on a checkout layout.
+MEASUREMENTS = Path(__file__).parent / "data" / "measurements.toml"
 
 
 @cache
@@ -39,5 +41,4 @@ def gpu_spec(gpu_id: str) -> GpuSpec:
 
 @cache
 def measurements() -> list[dict]:
-    path = REFERENCE / "measurements.toml"
-    return tomllib.loads(path.read_text())["points"] if path.exists() else []
+    return tomllib.loads(MEASUREMENTS.read_text())["points"]

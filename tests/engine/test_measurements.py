@@ -1,4 +1,5 @@
-"""Engine figures against published measurements (../shared/reference/measurements.toml).
+"""Engine figures against published measurements (tests/engine/data/measurements.toml, a copy of
+../shared/reference/measurements.toml).
 
 Each kv_capacity point is replayed with the settings its engine version used: vLLM V0 profiles
 max(max_model_len, 2048) batched tokens and 256 sequences; vLLM V1 on 80 GB-class GPUs defaults to
@@ -39,6 +40,7 @@ KNOWN_DEVIATIONS = {
 }
 
 KV_POINTS = [p for p in measurements() if p["category"] == "kv_capacity"]
+assert len(KV_POINTS) >= 7, "the kv_capacity measurements went missing"
 
 
 def kv_bytes(point: dict) -> float:
