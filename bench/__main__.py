@@ -25,32 +25,20 @@ def _measure(figures: dict, name: str, fn: Callable[[], object]) -> None:
 
 
 def main() -> int:
-    from bench import planner_bench
+    from bench import monitor_bench, planner_bench, telemetry_bench, tui_bench
 
     figures: dict = {}
-    _measure(figures, "plan_ms_median", planner_bench.plan_ms_median)
-    _measure(figures, "cli_plan_s_median", planner_bench.cli_plan_s_median)
-    _measure(figures, "python_startup_s_median", planner_bench.python_startup_s_median)
-    try:
-        from bench import tui_bench
-    except ImportError:
-        tui_bench = None
-    if tui_bench is not None:
-        _measure(figures, "keystroke_to_table_ms_median", tui_bench.keystroke_to_table_ms_median)
-        _measure(figures, "startup_ratio_vs_bare_textual", tui_bench.startup_ratio_vs_bare_textual)
-        _measure(figures, "rss_mb", tui_bench.rss_mb)
-    try:
-        from bench import telemetry_bench
-    except ImportError:
-        telemetry_bench = None
-    if telemetry_bench is not None:
-        _measure(figures, "monitor_cpu_percent_1hz_8gpu", telemetry_bench.monitor_cpu_percent_1hz_8gpu)
-    try:
-        from bench import monitor_bench
-    except ImportError:
-        monitor_bench = None
-    if monitor_bench is not None:
-        _measure(figures, "monitor_keystroke_ms_median", monitor_bench.monitor_keystroke_ms_median)
+    for name, fn in (
+        ("plan_ms_median", planner_bench.plan_ms_median),
+        ("cli_plan_s_median", planner_bench.cli_plan_s_median),
+        ("python_startup_s_median", planner_bench.python_startup_s_median),
+        ("keystroke_to_table_ms_median", tui_bench.keystroke_to_table_ms_median),
+        ("startup_ratio_vs_bare_textual", tui_bench.startup_ratio_vs_bare_textual),
+        ("rss_mb", tui_bench.rss_mb),
+        ("monitor_cpu_percent_1hz_8gpu", telemetry_bench.monitor_cpu_percent_1hz_8gpu),
+        ("monitor_keystroke_ms_median", monitor_bench.monitor_keystroke_ms_median),
+    ):
+        _measure(figures, name, fn)
     print(json.dumps(figures, indent=2))
     return 0
 
