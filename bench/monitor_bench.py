@@ -22,9 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CONTEXT = "#f-serving-max-model-len"
-
-from bench.tui_bench import SESSION  # noqa: E402 - the same session for both benches
+from bench.tui_bench import typing_times
 
 
 def _env() -> None:
@@ -36,51 +34,13 @@ def _env() -> None:
 
 
 async def _typing_times(*, telemetry: bool, interval: float, monitor_visible: bool, keystrokes: int) -> list[float]:
-    """bench/tui_bench.py's method: keys delivered through the driver like a terminal's
-    (backspace / retype a digit of the context, each one a new plan), time until the scenario
-    table holds the new plan's figures; here with the monitor sampling alongside."""
+    """bench/tui_bench.py's measurement, with 8 simulated GPUs sampling alongside (seconds)."""
     from engine.telemetry.simulated import SimulatedBackend
-    from tui.app import GpuPlanApp
-    from tui.bench_entry import send_key
-    from tui.widgets.sizing import scenario_cells
 
-    home = Path(os.environ["GPUPLAN_HOME"])
-    path = home / "bench.toml"
-    path.write_text(SESSION)
     backend = SimulatedBackend(n_gpus=8) if telemetry else None
-    app = GpuPlanApp(path, telemetry=telemetry, backend=backend, interval=interval, offer_recovery=False)
-    times: list[float] = []
-    async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(4000):
-            await pilot.pause(0)
-            if app.plan_settled and app.plan is not None and app.sidebar.built and app.sidebar.synced:
-                break
-        else:
-            raise RuntimeError("the app did not settle")
-        if monitor_visible:
-            app.action_tab("monitor")  # the sidebar stays: type there while the monitor redraws
-        field = app.query_one(CONTEXT)
-        table = app.query_one("#scenario-table")
-        field.focus()
-        await pilot.pause()
-        field.action_end()
-        await asyncio.sleep(0.3)  # the sampler runs, the monitor fills
-        for i in range(keystrokes):
-            key = "backspace" if i % 2 == 0 else "2"  # 8192 -> 819 -> 8192 -> ...
-            before = scenario_cells(table)
-            t0 = time.perf_counter()
-            send_key(app, key)
-            for _ in range(50000):
-                if scenario_cells(table) != before:
-                    break
-                await asyncio.sleep(0.0002)
-            else:
-                raise RuntimeError(f"the scenario table did not change after {key!r}")
-            times.append(time.perf_counter() - t0)
-            await pilot.pause(0.02)  # let the frame paint before the next key
-        if telemetry:
-            app._stop_telemetry()
-    return times
+    ms = await typing_times(Path(os.environ["GPUPLAN_HOME"]), keystrokes, backend=backend,
+                            telemetry=telemetry, interval=interval, monitor_visible=monitor_visible)
+    return [t / 1000 for t in ms]
 
 
 def _ms(times: list[float], q: float = 0.5) -> float:

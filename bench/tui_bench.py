@@ -59,39 +59,43 @@ def keystroke_to_table_ms_median(keystrokes: int = 40) -> float:
                 os.environ["GPUPLAN_HOME"] = old
 
 
-async def _keystrokes(home: Path, keystrokes: int) -> float:
-    from engine.telemetry.samples import HostSample
-    from engine.telemetry.scripted import ScriptedBackend
+async def typing_times(
+    home: Path, keystrokes: int, *, backend=None, telemetry: bool = True, interval: float = 1.0,
+    monitor_visible: bool = False,
+) -> list[float]:
+    """Milliseconds from each key reaching the app (through the driver, like a terminal's:
+    backspace / retype a digit of the context, each one a new plan) until the scenario table
+    holds the new plan's figures. `backend` samples alongside (bench/monitor_bench.py); with
+    `monitor_visible` the Monitor tab is on screen while typing in the sidebar."""
     from tui.app import GpuPlanApp
     from tui.bench_entry import send_key
     from tui.widgets.sizing import scenario_cells
 
     path = home / "bench.toml"
     path.write_text(SESSION)
-    backend = ScriptedBackend([HostSample(timestamp=0.0, hostname="bench", backend="none", error="no GPU")])
-    app = GpuPlanApp(path, backend=backend, offer_recovery=False)
+    app = GpuPlanApp(path, backend=backend, telemetry=telemetry, interval=interval, offer_recovery=False)
     times: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        async def settled() -> None:
-            for _ in range(2000):
-                await pilot.pause(0)
-                if app.plan_settled and app.plan is not None and app.sidebar.synced:
-                    return
+        for _ in range(4000):
+            await pilot.pause(0)
+            if app.plan_settled and app.plan is not None and app.sidebar.built and app.sidebar.synced:
+                break
+        else:
             raise RuntimeError("the app did not settle")
-
-        await settled()
+        if monitor_visible:
+            app.action_tab("monitor")  # the sidebar stays: type there while the monitor redraws
         field = app.query_one("#f-serving-max-model-len")
         table = app.query_one("#scenario-table")
         field.focus()
         await pilot.pause()
         field.action_end()  # drop the select-on-focus selection
-        await pilot.pause()
+        await asyncio.sleep(0.3 if telemetry else 0.0)  # the sampler runs, the monitor fills
         for i in range(keystrokes):
             key = "backspace" if i % 2 == 0 else "2"  # 8192 -> 819 -> 8192 -> ...
             before = scenario_cells(table)
             t0 = time.perf_counter()
             send_key(app, key)
-            for _ in range(20000):
+            for _ in range(50000):
                 if scenario_cells(table) != before:
                     break
                 await asyncio.sleep(0.0002)
@@ -99,7 +103,16 @@ async def _keystrokes(home: Path, keystrokes: int) -> float:
                 raise RuntimeError(f"the scenario table did not change after {key!r}")
             times.append((time.perf_counter() - t0) * 1000)
             await pilot.pause(0.02)  # let the frame paint before the next key
-    return statistics.median(times)
+        app._stop_telemetry()
+    return times
+
+
+async def _keystrokes(home: Path, keystrokes: int) -> float:
+    from engine.telemetry.samples import HostSample
+    from engine.telemetry.scripted import ScriptedBackend
+
+    backend = ScriptedBackend([HostSample(timestamp=0.0, hostname="bench", backend="none", error="no GPU")])
+    return statistics.median(await typing_times(home, keystrokes, backend=backend))
 
 
 def _first_frame_s(kind: str, home: str) -> float:
