@@ -16,7 +16,6 @@ problem`.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from .hardware import PriceSpec
 from .inputs import CostInputs
 
-HOURS_PER_MONTH = 730.0
-
-
 @dataclass(frozen=True, slots=True)
 class PriceChoice:
     per_gpu_hour: float | None

@@ -7,7 +7,7 @@ of DESIGN section 3; all sizes in GiB (2^30 bytes).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .cost import PriceChoice, choose_price, cost_per_million_tokens
@@ -16,7 +16,7 @@ from .inference import InferenceEstimate, estimate_inference
 from .inputs import PlanInputs
 from .memory import MemoryBreakdown, inference_memory, kv_dtype_bytes
 from .model import ParamCounts, check_parallelism, count_params, kv_footprint
-from .physical import NodePower, Physical, node_power, physical
+from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
 from .training import TrainingEstimate, estimate_training
 
@@ -138,7 +138,7 @@ def plan(inputs: PlanInputs) -> Plan:
             sizing=sizing,
             physical=phys,
             cost_per_hour=per_hour,
-            cost_per_month=per_hour * 730 if per_hour is not None else None,
+            cost_per_month=per_hour * HOURS_PER_MONTH if per_hour is not None else None,
             cost_per_million_tokens=per_mtok,
         )
 
@@ -163,8 +163,6 @@ def _served_tokens_per_s(serving, inference: InferenceEstimate, replicas: int) -
 
 
 def _refuse(memory: MemoryBreakdown, reason: str) -> MemoryBreakdown:
-    from dataclasses import replace
-
     return replace(memory, fits=False, reason=reason, sessions_per_replica=0, sessions_kv_limited=0)
 
 
