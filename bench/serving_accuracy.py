@@ -45,8 +45,9 @@ def running_cap(case: Case) -> int:
     mem = inference_memory(spec, gpu, serving, weights=case.weights, kv_cache="auto",
                            tensor_parallel=case.tp, pipeline_parallel=1,
                            max_model_len=int(case.prompt_tokens / 0.9 + case.output_tokens / 0.9) + 256)
-    per_rank = mem.sessions_kv_limited if mem.fits else 1
-    return max(1, per_rank * (case.tp if case.dp_attention else 1))
+    if not mem.fits:  # the run happened, so the engine's real settings left room: no cap
+        return OFFLINE_MAX_SEQS
+    return max(1, mem.sessions_kv_limited * (case.tp if case.dp_attention else 1))
 
 
 def predict(case: Case, efficiency: ServingEfficiency | None = None):

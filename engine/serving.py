@@ -21,7 +21,8 @@ a closed loop, each request's life is E = TTFT + (O - 1) TPOT, the replica finis
 requests/s (Little's law), and a fraction u = rate x chunk steps x chunk time of the time goes to
 prefill chunks. TPOT is the mean step time a decoding sequence sees over that mix; TTFT is the
 request's own chunk steps plus the wait for the prefill slot, an M/D/1 queue at load u
-(Kleinrock, Queueing Systems I, sec. 5.6: W = S u / (2 (1 - u))). E is the fixed point of these,
+(Kleinrock, Queueing Systems I, sec. 5.6: W = S u / (2 (1 - u))), or, when the loop's
+equal-length requests stay bunched in waves, behind a fitted share of the other clients' prefills. E is the fixed point of these,
 found by bisection (the right-hand side falls as E grows). Requests beyond what the KV cache or
 max_num_seqs admits wait in the queue: their wait adds to TTFT, not to TPOT.
 """
@@ -73,6 +74,7 @@ class ServingPoint:
     total_tokens_per_s_per_gpu: float
     decode_step_ms: float  # a decode-only step at this batch
     bound: str  # what the decode step is limited by: "memory" or "compute"
+    prefill_share: float = 0.0  # share of the replica's time spent on prompt tokens (for cost)
 
     @property
     def itl_ms(self) -> float:
@@ -107,7 +109,7 @@ def closed_loop(
     budget = float(max(1, max_num_batched_tokens))
 
     d = float(run)
-    e2e = ttft = tpot = tau_d = 0.0
+    e2e = ttft = tpot = tau_d = share = 0.0
     for _ in range(2):
         tau_d = step_seconds(p, d, ctx, tokens_per_sequence=tps)
         if k:
@@ -123,26 +125,32 @@ def closed_loop(
             tau_c = step_seconds(p, 0.0, ctx, chunk, inp / 2)
         n_c = inp / chunk  # chunk steps per request
 
-        def rhs(e: float) -> tuple[float, float, float]:
-            u = min(run / e * n_c * tau_c, MAX_LOAD)
-            if p.mixed_prefill:
-                step = 1.0 / (u / tau_c + (1 - u) / tau_d)
+        # Solve for the prefill-slot load u: u = rate x own prefill time, rate = run / E(u), and
+        # u * E(u) rises with u, so bisection on [0, MAX_LOAD] finds the one root.
+        own = tau_c * n_c
+        a = run * own
+        mixed = p.mixed_prefill
+        base_wait = p.ttft_wave * (run - 1) / 2 * own
+        first0 = p.ttft_overhead_s + own + 0.5 * tau_d
+        lo, hi = 0.0, MAX_LOAD
+        for _ in range(30):
+            u = 0.5 * (lo + hi)
+            step = 1.0 / (u / tau_c + (1 - u) / tau_d) if mixed else tau_d / (1 - u)
+            wait = own * u / (2 * (1 - u))
+            e = first0 + (wait if wait > base_wait else base_wait) + (out - 1) * step / per_step
+            if u * e < a:
+                lo = u
             else:
-                step = tau_d / (1 - u)
-            t_first = p.ttft_overhead_s + tau_c * n_c * (1 + u / (2 * (1 - u))) + 0.5 * tau_d
-            t_tok = step / per_step
-            return t_first + (out - 1) * t_tok, t_first, t_tok
-
-        lo = rhs(float("inf"))[0]
-        hi = rhs(lo)[0]
-        for _ in range(22):
-            mid = 0.5 * (lo + hi)
-            if rhs(mid)[0] > mid:
-                lo = mid
-            else:
-                hi = mid
-        e2e, ttft, tpot = rhs(hi)
-        e2e = max(e2e, hi)
+                hi = u
+            if hi - lo < 1e-3:
+                break
+        u = hi
+        step = 1.0 / (u / tau_c + (1 - u) / tau_d) if mixed else tau_d / (1 - u)
+        wait = own * u / (2 * (1 - u))
+        ttft = first0 + (wait if wait > base_wait else base_wait)
+        tpot = step / per_step
+        e2e = ttft + (out - 1) * tpot
+        share = u * (tau_c - tau_d) / tau_c if mixed else u
         d = max(min(1.0, run), run * (e2e - ttft) / e2e)
 
     rate = run / e2e
@@ -166,6 +174,7 @@ def closed_loop(
         total_tokens_per_s_per_gpu=rate * (inp + out) / gpus,
         decode_step_ms=tau_d * 1e3,
         bound=_decode_bound(p, d, ctx, tps) if with_bound else "",
+        prefill_share=min(max(share, 0.0), 1.0),
     )
 
 

@@ -30,7 +30,7 @@ once (cached); `step_seconds(profile, ...)` is then a few dozen float operations
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .calibration import ServingEfficiency, serving_efficiency
@@ -129,19 +129,23 @@ class ReplicaProfile:
     layer_overhead_s: float
     step_overhead_s: float
     ttft_overhead_s: float
+    ttft_wave: float
     hidden_size: int
     mixed_prefill: bool  # prefill chunks ride in decode steps (vLLM, TensorRT-LLM) or stall them
     known: bool = True
     reason: str = ""
+    # Datasheet peaks the achieved figures above came from (apply_efficiency recomputes them).
+    peak_bandwidth: float = 0.0
+    peak_flops: tuple[tuple[str, float], ...] = ()  # (precision, FLOP/s) of dense, expert, attention GEMMs
+    link: str = "pcie"
 
 
 def _unknown(reason: str) -> ReplicaProfile:
     kv = KvFootprint(0.0, 0, 0, 0, 0.0, 0.0, None)
     return ReplicaProfile(1, 1, 1, 1, 1, 0, 0, 0, 0.0, 0.0, kv, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0,
-                          0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 1, False, False, reason)
+                          0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, False, False, reason)
 
 
-@lru_cache(maxsize=4096)
 def replica_profile(
     spec: ModelSpec,
     gpu: GpuSpec,
@@ -155,6 +159,48 @@ def replica_profile(
 ) -> ReplicaProfile:
     """Fold everything a step's cost depends on but the batch. `efficiency` overrides the
     calibrated factors (the fitting script in bench/ passes candidates)."""
+    raw = raw_profile(spec, gpu, weights, kv_cache, tensor_parallel, expert_parallel, engine, dp_attention)
+    if efficiency is None:
+        return _calibrated(raw, gpu_generation(gpu), engine, gpu.vendor)
+    return apply_efficiency(raw, efficiency)
+
+
+@lru_cache(maxsize=4096)
+def _calibrated(raw: ReplicaProfile, generation: str, engine: str, vendor: str) -> ReplicaProfile:
+    return apply_efficiency(raw, serving_efficiency(generation, engine, vendor))
+
+
+def apply_efficiency(raw: ReplicaProfile, eff: ServingEfficiency) -> ReplicaProfile:
+    """The profile with achieved bandwidth, FLOP rates and overheads from `eff`."""
+    if not raw.known:
+        return raw
+    (dp_, dense), (ep_, expert), (ap_, attn) = raw.peak_flops
+    return replace(
+        raw,
+        bandwidth=raw.peak_bandwidth * eff.bandwidth,
+        dense_rate=dense * eff.flops_fraction(dp_),
+        expert_rate=expert * eff.flops_fraction(ep_),
+        attn_rate=attn * eff.flops_fraction(ap_),
+        collective_latency_s=eff.collective_latency(raw.link),
+        layer_overhead_s=eff.layer_overhead_s,
+        step_overhead_s=eff.step_overhead_s,
+        ttft_overhead_s=eff.ttft_overhead_s,
+        ttft_wave=eff.ttft_wave,
+    )
+
+
+@lru_cache(maxsize=4096)
+def raw_profile(
+    spec: ModelSpec,
+    gpu: GpuSpec,
+    weights: str,
+    kv_cache: str = "auto",
+    tensor_parallel: int = 1,
+    expert_parallel: int = 1,
+    engine: str = "vllm",
+    dp_attention: bool = False,
+) -> ReplicaProfile:
+    """The profile at datasheet peaks (efficiency 1, no overheads), cached per layout."""
     if not gpu.bandwidth_tbs:
         return _unknown(f"{gpu.label}: memory bandwidth unknown")
     if not gpu.bf16_tflops and not gpu.fp8_tflops:
@@ -163,9 +209,6 @@ def replica_profile(
     tp = max(1, tensor_parallel)
     dp = tp if dp_attention else 1
     ep = max(1, expert_parallel)
-    gen = gpu_generation(gpu)
-    eff = efficiency or serving_efficiency(gen, engine, gpu.vendor)
-
     bits = WEIGHT_BITS[weights]
     experts_only = weights in _EXPERTS_ONLY and spec.is_moe
     dense_bits = (8.0 if spec.native_quant == "fp8" else 16.0) if experts_only else bits
@@ -207,8 +250,7 @@ def replica_profile(
     kv_prec = "fp8" if kv_cache == "fp8" and gpu.fp8_tflops else "bf16"
 
     def rate(precision: str) -> float:
-        peak = _peak_tflops(gpu, precision) or gpu.fp8_tflops or 1.0
-        return peak * 1e12 * eff.flops_fraction(precision)
+        return (_peak_tflops(gpu, precision) or gpu.fp8_tflops or 1.0) * 1e12
 
     uses_a2a = spec.is_moe and ep > 1 and dp_attention
     allreduces = 0 if tp == 1 else (spec.num_layers * 2 if not uses_a2a else (spec.num_layers - moe_layers) * 2)
@@ -231,19 +273,23 @@ def replica_profile(
         head_flops_per_token=head_flops,
         decode_attn_flops=decode_attn,
         prefill_attn_flops=prefill_attn,
-        bandwidth=gpu.bandwidth_tbs * 1e12 * eff.bandwidth,
+        bandwidth=gpu.bandwidth_tbs * 1e12,
         dense_rate=rate(dense_prec),
         expert_rate=rate(expert_prec),
         attn_rate=rate(kv_prec),
         allreduces_per_step=allreduces,
         alltoalls_per_step=alltoalls,
         link_bytes_per_s=link,
-        collective_latency_s=eff.collective_latency(link_kind(gpu)),
-        layer_overhead_s=eff.layer_overhead_s,
-        step_overhead_s=eff.step_overhead_s,
-        ttft_overhead_s=eff.ttft_overhead_s,
+        collective_latency_s=0.0,
+        layer_overhead_s=0.0,
+        step_overhead_s=0.0,
+        ttft_overhead_s=0.0,
+        ttft_wave=0.0,
         hidden_size=spec.hidden_size,
         mixed_prefill=engine != "sglang",
+        peak_bandwidth=gpu.bandwidth_tbs * 1e12,
+        peak_flops=((dense_prec, rate(dense_prec)), (expert_prec, rate(expert_prec)), (kv_prec, rate(kv_prec))),
+        link=link_kind(gpu),
     )
 
 
