@@ -24,9 +24,9 @@ from engine.serving import closed_loop
 from engine.step_model import apply_efficiency, gpu_generation, raw_profile
 
 GENERATIONS = ("hopper", "blackwell", "cdna3", "cdna4", "ampere")
-FLOPS_KEYS = (("hopper", "bf16"), ("hopper", "fp8"), ("blackwell", "bf16"), ("blackwell", "fp8"),
-              ("blackwell", "fp4"), ("cdna3", "bf16"), ("cdna3", "fp8"), ("cdna4", "bf16"), ("cdna4", "fp8"),
-              ("cdna4", "fp4"), ("ampere", "bf16"))
+FLOPS_KEYS = (("hopper", "fp8"), ("hopper", "w4a16"), ("blackwell", "bf16"), ("blackwell", "fp8"),
+              ("blackwell", "fp4"), ("cdna3", "w4a16"), ("cdna3", "fp8"), ("cdna4", "bf16"), ("cdna4", "fp8"),
+              ("cdna4", "fp4"))
 LAYER_KEYS = (("vllm", "nvidia"), ("vllm", "amd"), ("sglang", "nvidia"), ("sglang", "amd"), ("trtllm", "nvidia"),
               ("atom", "amd"))
 ENGINES = ("vllm", "sglang", "trtllm", "atom")
@@ -42,7 +42,8 @@ class Param:
 
 def parameters() -> list[Param]:
     ps = [Param(f"bw:{g}", 0.3, 0.98, cal.SERVING_BANDWIDTH_FRACTION[g]) for g in GENERATIONS]
-    ps += [Param(f"fl:{g}:{p}", 0.15, 0.95, cal.SERVING_FLOPS_FRACTION[(g, p)]) for g, p in FLOPS_KEYS if (g, p) in cal.SERVING_FLOPS_FRACTION]
+    ps += [Param(f"fl:{g}:{p}", 0.15, 0.95, cal.SERVING_FLOPS_FRACTION.get((g, p), 0.3)) for g, p in FLOPS_KEYS]
+    ps += [Param("moe:flops", 0.2, 1.0, cal.SERVING_MOE_FLOPS), Param("moe:bandwidth", 0.4, 1.0, cal.SERVING_MOE_BANDWIDTH)]
     ps += [Param(f"layer:{e}:{v}", 0.0, 400.0, cal.SERVING_LAYER_OVERHEAD_US[(e, v)]) for e, v in LAYER_KEYS]
     ps += [Param(f"step:{e}", 0.0, 10.0, cal.SERVING_STEP_OVERHEAD_MS[e]) for e in ENGINES]
     ps += [Param(f"ttft:{e}", 0.0, 500.0, cal.SERVING_TTFT_OVERHEAD_MS[e]) for e in ENGINES]
@@ -56,7 +57,8 @@ def efficiency_for(values: dict[str, float], gen: str, engine: str, vendor: str)
 
     return ServingEfficiency(
         bandwidth=values.get(f"bw:{gen}", 0.65),
-        flops_bf16=fl("bf16"), flops_fp8=fl("fp8"), flops_fp4=fl("fp4"),
+        flops_bf16=fl("bf16"), flops_fp8=fl("fp8"), flops_fp4=fl("fp4"), flops_w4a16=fl("w4a16"),
+        flops_w8a16=fl("w8a16"), moe_flops=values.get("moe:flops", 1.0), moe_bandwidth=values.get("moe:bandwidth", 1.0),
         layer_overhead_s=values.get(f"layer:{engine}:{vendor}", 60.0) * 1e-6,
         step_overhead_s=values.get(f"step:{engine}", 1.0) * 1e-3,
         ttft_overhead_s=values.get(f"ttft:{engine}", 30.0) * 1e-3,

@@ -28,12 +28,17 @@ class ServingEfficiency:
     step_overhead_s: float  # per step: scheduler, sampler, host synchronisation
     ttft_overhead_s: float  # per request before its prefill: HTTP, tokenizer, first schedule
     ttft_wave: float = 0.0  # share of the other clients' prefills a new request queues behind
+    moe_flops: float = 1.0  # expert GEMMs' share of the dense GEMM efficiency
+    moe_bandwidth: float = 1.0  # expert weight streams' share of the dense bandwidth efficiency
+    flops_w4a16: float = 0.3  # weight-only 4-bit GEMMs (dequantised in-kernel), of the 16-bit peak
+    flops_w8a16: float = 0.4
     nvlink_latency_s: float = 8e-6  # one small all-reduce / all-to-all on NVLink (NCCL/custom AR)
     fabric_latency_s: float = 12e-6  # on AMD Infinity Fabric (RCCL)
     pcie_latency_s: float = 25e-6  # over PCIe
 
     def flops_fraction(self, precision: str) -> float:
-        return {"fp4": self.flops_fp4, "fp8": self.flops_fp8}.get(precision, self.flops_bf16)
+        return {"fp4": self.flops_fp4, "fp8": self.flops_fp8, "w4a16": self.flops_w4a16,
+                "w8a16": self.flops_w8a16}.get(precision, self.flops_bf16)
 
     def collective_latency(self, link: str) -> float:
         return {"nvlink": self.nvlink_latency_s, "infinity-fabric": self.fabric_latency_s}.get(link, self.pcie_latency_s)
@@ -58,14 +63,16 @@ SERVING_BANDWIDTH_FRACTION: dict[str, float] = {
 # fit's floor (0.15): those runs are slower than any FLOPs figure explains (prefill-heavy TTFT).
 # Hopper FP4 has no FP4 tensor cores (MXFP4 runs dequantised at bf16); Ada/Ampere FP8 likewise.
 SERVING_FLOPS_FRACTION: dict[tuple[str, str], float] = {
-    ("hopper", "bf16"): 0.27, ("hopper", "fp8"): 0.283, ("hopper", "fp4"): 0.283,
+    ("hopper", "bf16"): 0.60, ("hopper", "fp8"): 0.283, ("hopper", "fp4"): 0.283, ("hopper", "w4a16"): 0.27,
     ("blackwell", "bf16"): 0.283, ("blackwell", "fp8"): 0.151,
     ("blackwell", "fp4"): 0.157,
     ("cdna3", "bf16"): 0.203, ("cdna3", "fp8"): 0.177, ("cdna3", "fp4"): 0.177,
     ("cdna4", "bf16"): 0.155, ("cdna4", "fp8"): 0.266, ("cdna4", "fp4"): 0.15,
-    ("ampere", "bf16"): 0.45, ("ada", "bf16"): 0.45, ("ada", "fp8"): 0.40,
+    ("cdna3", "w4a16"): 0.20, ("ampere", "bf16"): 0.50, ("ampere", "w4a16"): 0.30, ("ampere", "w8a16"): 0.40, ("ada", "bf16"): 0.45, ("ada", "fp8"): 0.40,
 }
 SERVING_FLOPS_FRACTION_DEFAULT = 0.25
+SERVING_MOE_FLOPS = 1.0
+SERVING_MOE_BANDWIDTH = 1.0
 # Fixed cost per decoder layer per step (microseconds), per engine and vendor: the small kernels a
 # layer runs whatever the batch (norms, rotary, routing, (de)quantisation, launches).
 SERVING_LAYER_OVERHEAD_US: dict[tuple[str, str], float] = {
@@ -98,6 +105,8 @@ def serving_efficiency(generation: str, engine: str, vendor: str = "nvidia") -> 
     return ServingEfficiency(
         bandwidth=SERVING_BANDWIDTH_FRACTION.get(generation, SERVING_BANDWIDTH_FRACTION["other"]),
         flops_bf16=fl("bf16"), flops_fp8=fl("fp8"), flops_fp4=fl("fp4"),
+        flops_w4a16=fl("w4a16"), flops_w8a16=fl("w8a16"),
+        moe_flops=SERVING_MOE_FLOPS, moe_bandwidth=SERVING_MOE_BANDWIDTH,
         layer_overhead_s=SERVING_LAYER_OVERHEAD_US.get((engine, vendor), 60.0) * 1e-6,
         step_overhead_s=SERVING_STEP_OVERHEAD_MS.get(engine, 1.0) * 1e-3,
         ttft_overhead_s=SERVING_TTFT_OVERHEAD_MS.get(engine, 30.0) * 1e-3,

@@ -20,6 +20,9 @@ tokens. Its time on the busiest GPU of the replica is
   2019, sec. 3), ring cost 2 (n-1)/n of the message per GPU (Patarasuk & Yuan 2009); with expert
   parallelism and data-parallel attention, one dispatch and one combine all-to-all per MoE layer
   (DeepSeek-V3 report sec. 3.4) instead;
+- MoE experts: grouped GEMMs over a few tokens per expert, with expert widths sliced by TP,
+  reach a lower share of the peak than dense GEMMs, and their scattered weight tiles stream below
+  the dense GEMV rate: two global factors (moe_flops, moe_bandwidth) scale the expert terms;
 - overheads: a fixed cost per decoder layer (the small kernels a layer launches even inside a
   CUDA graph: norms, rotary, routing, quantisation) and per step (scheduler, sampler, host
   synchronisation), fitted per engine in engine/calibration.py.
@@ -73,24 +76,29 @@ def link_kind(gpu: GpuSpec) -> str:
 
 
 def compute_precision(gpu: GpuSpec, weights: str, part: str, native_quant: str | None) -> str:
-    """Tensor-core precision a GEMM runs at: 'fp4', 'fp8' or 'bf16'.
+    """Tensor-core path a GEMM runs on: 'fp4', 'fp8', 'bf16', or 'w4a16' / 'w8a16' (weight-only:
+    weights dequantised to 16-bit inside the kernel, Marlin/Machete/Triton, at 16-bit peak).
 
-    `part` is 'experts' or 'dense'. FP8 checkpoints run W8A8 where the GPU has FP8 tensor
-    cores, else weight-only (Marlin) at 16-bit speed; MXFP4/NVFP4 experts run at FP4 rate only on
-    parts with FP4 tensor cores (Blackwell, CDNA4), else dequantised to 16-bit (Hopper, CDNA3:
-    vLLM's gpt-oss Marlin/Triton path). 4-bit integer formats are weight-only."""
+    `part` is 'experts' or 'dense'. FP8 checkpoints run W8A8 where the GPU has FP8 tensor cores,
+    else weight-only; MXFP4/NVFP4 experts run at FP4 rate only on parts with FP4 tensor cores
+    (Blackwell, CDNA4), else weight-only (Hopper, CDNA3: vLLM's gpt-oss Marlin/Triton path).
+    AWQ/GPTQ/NF4 and GPTQ-int8 are weight-only formats."""
     if weights in _EXPERTS_ONLY and part == "dense":
         weights = native_quant if native_quant == "fp8" else "bf16"
     if weights == "mxfp4":
-        if gpu.fp4_tflops:
-            return "fp4"
-        return "bf16"
-    if weights in ("fp8",) and gpu.fp8_tflops:
-        return "fp8"
+        return "fp4" if gpu.fp4_tflops else "w4a16"
+    if weights == "fp8":
+        return "fp8" if gpu.fp8_tflops else "w8a16"
+    if weights in _WEIGHT_ONLY_4BIT:
+        return "w4a16"
+    if weights == "int8":
+        return "w8a16"
     return "bf16"
 
 
 def _peak_tflops(gpu: GpuSpec, precision: str) -> float | None:
+    if precision in ("w4a16", "w8a16"):
+        return gpu.bf16_tflops
     if precision == "fp4":
         return gpu.fp4_tflops or gpu.fp8_tflops or gpu.bf16_tflops
     if precision == "fp8":
@@ -136,6 +144,7 @@ class ReplicaProfile:
     reason: str = ""
     # Datasheet peaks the achieved figures above came from (apply_efficiency recomputes them).
     peak_bandwidth: float = 0.0
+    peak_expert_bytes: float = 0.0
     peak_flops: tuple[tuple[str, float], ...] = ()  # (precision, FLOP/s) of dense, expert, attention GEMMs
     link: str = "pcie"
 
@@ -174,12 +183,15 @@ def apply_efficiency(raw: ReplicaProfile, eff: ServingEfficiency) -> ReplicaProf
     """The profile with achieved bandwidth, FLOP rates and overheads from `eff`."""
     if not raw.known:
         return raw
+    # Expert weights stream in scattered per-expert tiles: their bytes move at moe_bandwidth of
+    # the dense rate, which is folded into the bytes so the step keeps one bandwidth.
+    raw = replace(raw, expert_bytes=raw.peak_expert_bytes / eff.moe_bandwidth)
     (dp_, dense), (ep_, expert), (ap_, attn) = raw.peak_flops
     return replace(
         raw,
         bandwidth=raw.peak_bandwidth * eff.bandwidth,
         dense_rate=dense * eff.flops_fraction(dp_),
-        expert_rate=expert * eff.flops_fraction(ep_),
+        expert_rate=expert * eff.flops_fraction(ep_) * eff.moe_flops,
         attn_rate=attn * eff.flops_fraction(ap_),
         collective_latency_s=eff.collective_latency(raw.link),
         layer_overhead_s=eff.layer_overhead_s,
@@ -288,6 +300,7 @@ def raw_profile(
         hidden_size=spec.hidden_size,
         mixed_prefill=engine != "sglang",
         peak_bandwidth=gpu.bandwidth_tbs * 1e12,
+        peak_expert_bytes=expert_bytes,
         peak_flops=((dense_prec, rate(dense_prec)), (expert_prec, rate(expert_prec)), (kv_prec, rate(kv_prec))),
         link=link_kind(gpu),
     )

@@ -82,13 +82,7 @@ def render_text(plan: Plan) -> str:
     for label, key, f in SCENARIO_ROWS:
         out.append(f"  {label:<20}" + "".join(fmt(r["scenarios"][n][key], f).rjust(14) for n in names))
     out.append(f"  power basis: {r['physical']['node_power_basis']}; price: {r['cost']['price_basis']}")
-    inf = r["inference"]
-    if inf["known"]:
-        out += ["", "Serving speed (estimate, per replica)",
-                f"  TTFT {fmt(inf['ttft_ms'], lambda v: f'{v:,.0f} ms')}, ITL at batch 1 "
-                f"{fmt(inf['itl_ms_bs1'], lambda v: f'{v:.1f} ms')}, at batch {inf['batch']} "
-                f"{fmt(inf['itl_ms'], lambda v: f'{v:.1f} ms')}, "
-                f"{fmt(inf['tokens_per_s_replica'], lambda v: f'{v:,.0f}')} output tokens/s"]
+    out += serving_text(r)
     if r["warnings"]:
         out += ["", "Warnings"]
         out += [f"  [{w['severity']}] {w['message']}" for w in r["warnings"]]
@@ -105,9 +99,71 @@ def render_markdown(plan: Plan) -> str:
     out += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for label, key, f in SCENARIO_ROWS:
         out.append(f"| {label} | " + " | ".join(fmt(r["scenarios"][n][key], f) for n in names) + " |")
+    out += serving_markdown(r)
     if r["warnings"]:
         out += ["", "## Warnings", ""] + [f"- **{w['severity']}**: {w['message']}" for w in r["warnings"]]
     return "\n".join(out) + "\n"
+
+
+def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The serving figures at the chosen batch (issue 13), label and value, for every format."""
+    inf = report["inference"]
+    ms = lambda v: f"{v:,.1f} ms"  # noqa: E731
+    tps = lambda v: f"{v:,.0f}"  # noqa: E731
+    usd = lambda v: f"${v:,.3f}"  # noqa: E731
+    sla = {True: "meets the SLA", False: "MISSES the SLA", None: "no SLA set"}[inf.get("meets_sla")]
+    rows = [
+        ("batch (requests in flight per replica)", f"{inf['batch']:,} ({sla})"),
+        ("binding constraint", f"{inf.get('binding_constraint') or 'n/a'}: {inf.get('binding_reason') or ''}".rstrip(": ")),
+        ("TTFT", fmt(inf["ttft_ms"], ms)),
+        ("TPOT (inter-token latency)", fmt(inf["itl_ms"], ms)),
+        ("TPOT of a lone request", fmt(inf["itl_ms_bs1"], ms)),
+        ("end-to-end latency", fmt(inf.get("e2e_ms"), ms)),
+        ("tokens/s per user", fmt(inf.get("tokens_per_s_per_user"), lambda v: f"{v:,.1f}")),
+        ("output tokens/s per replica", fmt(inf.get("output_tokens_per_s"), tps)),
+        ("output tokens/s per GPU", fmt(inf.get("output_tokens_per_s_per_gpu"), tps)),
+        ("total tokens/s per GPU", fmt(inf.get("total_tokens_per_s_per_gpu"), tps)),
+        ("requests/s per replica", fmt(inf.get("requests_per_s"), lambda v: f"{v:,.2f}")),
+        ("replicas for the traffic (recommended)", fmt(inf.get("replicas"), lambda v: f"{v:,}")),
+        ("cost per replica-hour", fmt(inf.get("cost_per_replica_hour"), lambda v: f"${v:,.2f}")),
+        ("$ / M input tokens", fmt(inf.get("cost_per_million_input_tokens"), usd)),
+        ("$ / M output tokens", fmt(inf.get("cost_per_million_output_tokens"), usd)),
+    ]
+    return rows
+
+
+CURVE_HEADER = ("batch", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU")
+
+
+def curve_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [(f"{c['batch']:,}", fmt(c["ttft_ms"], lambda v: f"{v:,.0f}"), fmt(c["itl_ms"], lambda v: f"{v:,.1f}"),
+             fmt(c["tokens_per_s_per_user"], lambda v: f"{v:,.1f}"),
+             fmt(c["output_tokens_per_s_per_gpu"], lambda v: f"{v:,.0f}"))
+            for c in report["inference"].get("curve", [])]
+
+
+def serving_text(report: dict[str, Any]) -> list[str]:
+    inf = report["inference"]
+    if not inf["known"]:
+        return ["", f"Serving speed: unknown ({inf['reason']})"]
+    rows = serving_rows(report)
+    width = max(len(k) for k, _ in rows)
+    out = ["", "Serving (estimate, per replica, closed loop at the chosen batch)"]
+    out += [f"  {k:<{width}}  {v}" for k, v in rows]
+    out += ["  curve:  " + "".join(h.rjust(14) for h in CURVE_HEADER)]
+    out += ["         " + "".join(v.rjust(14) for v in row) for row in curve_rows(report)]
+    return out
+
+
+def serving_markdown(report: dict[str, Any]) -> list[str]:
+    inf = report["inference"]
+    if not inf["known"]:
+        return ["", "## Serving", "", f"Speed unknown: {inf['reason']}"]
+    out = ["", "## Serving (per replica, at the chosen batch)", "", "| figure | value |", "|---|---:|"]
+    out += [f"| {k} | {v} |" for k, v in serving_rows(report)]
+    out += ["", "| " + " | ".join(CURVE_HEADER) + " |", "|" + "---:|" * len(CURVE_HEADER)]
+    out += ["| " + " | ".join(row) + " |" for row in curve_rows(report)]
+    return out
 
 
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, Any]]) -> None:
