@@ -118,6 +118,8 @@ def estimate_inference(
     choice: BatchChoice = choose_batch(profile, curve, inp, out, serving.ttft_ms, serving.itl_ms, budget, cap,
                                        speculation, pinned)
     pt = choice.point
+    if all(q.batch != pt.batch for q in curve):  # the chosen point is on the curve too
+        curve = tuple(sorted((*curve, pt), key=lambda q: q.batch))
     bs1 = curve[0] if curve and curve[0].batch == 1 else closed_loop(profile, 1, inp, out, budget, cap, speculation)
     bound_pt = closed_loop(profile, pt.batch, inp, out, budget, cap, speculation, with_bound=True)
     gpus = tensor_parallel * pipeline_parallel

@@ -256,6 +256,8 @@ def inference_report(p: Plan) -> dict[str, Any]:
         "total_tokens_per_s_per_gpu": _r(inf.total_tokens_per_s_per_gpu, 1),
         "requests_per_s": _r(inf.requests_per_s_replica, 3),
         "replicas": replicas,
+        "sla_ttft_ms": i.serving.ttft_ms,
+        "sla_itl_ms": i.serving.itl_ms,
         "binding_constraint": inf.binding_constraint or None,
         "binding_reason": inf.binding_reason or None,
         "running_sequences": inf.running if inf.known else None,

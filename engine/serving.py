@@ -108,57 +108,81 @@ def closed_loop(
     tps = 1.0 + k  # tokens a verify step processes per sequence
     budget = float(max(1, max_num_batched_tokens))
 
-    d = float(run)
-    e2e = ttft = tpot = tau_d = share = 0.0
+    mixed = p.mixed_prefill
+    d = float(run)  # sequences decoding in a step; refined to those not waiting for a prefill
     for _ in range(2):
-        tau_d = step_seconds(p, d, ctx, tokens_per_sequence=tps)
-        if k:
+        room = max(budget - d * tps, MIN_CHUNK) if mixed else budget  # prompt tokens a step takes
+        n_c = max(1.0, inp / room)  # steps one prompt spans
+        chunk = min(inp, room)
+        tau_d0 = step_seconds(p, d, ctx, tokens_per_sequence=tps)
+        draft = 0.0
+        if k and speculation is not None:
             # Drafting: an MTP head is one more decoder layer per draft token (DeepSeek-V3 report
             # sec. 2.2); a draft model is taken at a tenth of the target's step.
-            draft = p.layers and (tau_d - p.step_overhead_s) / p.layers * 1.5 if speculation.method == "mtp" else 0.1 * tau_d
-            tau_d += k * draft
-        if p.mixed_prefill:
-            chunk = min(inp, max(budget - d * tps, MIN_CHUNK))
-            tau_c = step_seconds(p, d, ctx, chunk, inp / 2, tokens_per_sequence=tps)
+            one_layer = (tau_d0 - p.step_overhead_s) / max(p.layers, 1) * 1.5
+            draft = k * (one_layer if speculation.method == "mtp" else 0.1 * tau_d0)
+        tau_d = tau_d0 + draft
+        # A step's time is piecewise linear in its prompt tokens (max of memory and compute plus
+        # linear collectives); the chord from none to a full chunk bounds it from above.
+        if mixed:
+            tau_room = step_seconds(p, d, ctx, room, inp / 2, tokens_per_sequence=tps) + draft
+            tau_chunk = step_seconds(p, d, ctx, chunk, inp / 2, tokens_per_sequence=tps) + draft
         else:
-            chunk = min(inp, budget)
-            tau_c = step_seconds(p, 0.0, ctx, chunk, inp / 2)
-        n_c = inp / chunk  # chunk steps per request
+            tau_room = step_seconds(p, 0.0, ctx, budget, inp / 2)
+            tau_chunk = step_seconds(p, 0.0, ctx, chunk, inp / 2)
+        slope = max(tau_room - (tau_d if mixed else 0.0), 0.0) / room  # seconds per prompt token
+        token_s = tau_room / room
 
-        # Solve for the prefill-slot load u: u = rate x own prefill time, rate = run / E(u), and
-        # u * E(u) rises with u, so bisection on [0, MAX_LOAD] finds the one root.
-        own = tau_c * n_c
-        a = run * own
-        mixed = p.mixed_prefill
-        base_wait = p.ttft_wave * (run - 1) / 2 * own
-        first0 = p.ttft_overhead_s + own + 0.5 * tau_d
-        lo, hi = 0.0, MAX_LOAD
-        for _ in range(30):
-            u = 0.5 * (lo + hi)
-            step = 1.0 / (u / tau_c + (1 - u) / tau_d) if mixed else tau_d / (1 - u)
-            wait = own * u / (2 * (1 - u))
-            e = first0 + (wait if wait > base_wait else base_wait) + (out - 1) * step / per_step
-            if u * e < a:
-                lo = u
+        def at_rate(r: float) -> tuple[float, float, float, float]:
+            """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
+            demand = r * inp  # prompt tokens/s
+            if mixed:
+                # Every step carries the prompt tokens that arrived during it: pre = demand * tau,
+                # tau = tau_d + slope * pre, so tau = tau_d / (1 - slope * demand), capped when
+                # the prompts fill the room of every step.
+                x = slope * demand
+                tau = tau_d / (1 - x) if x < 1 - tau_d / tau_room else tau_room
+                u = min(demand * tau / room, MAX_LOAD)
+                step, busy = tau, (tau - tau_d) / tau
+                own = n_c * max(tau, tau_chunk)
             else:
-                hi = u
-            if hi - lo < 1e-3:
-                break
-        u = hi
-        step = 1.0 / (u / tau_c + (1 - u) / tau_d) if mixed else tau_d / (1 - u)
-        wait = own * u / (2 * (1 - u))
-        ttft = first0 + (wait if wait > base_wait else base_wait)
-        tpot = step / per_step
-        e2e = ttft + (out - 1) * tpot
-        share = u * (tau_c - tau_d) / tau_c if mixed else u
-        d = max(min(1.0, run), run * (e2e - ttft) / e2e)
+                # Prefill-only batches stall the decodes (SGLang): they take u of the time.
+                u = min(demand * slope, MAX_LOAD)
+                step, busy = tau_d / (1 - u), u
+                own = max(n_c * tau_chunk, min(tau_room, demand * tau_d * slope + tau_chunk))
+            ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + 0.5 * tau_d
+            tpot_ = step / per_step
+            return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
 
-    rate = run / e2e
+        # The rate solves r * cycle(r) = run; cycle rises with r, so bracket and bisect.
+        lo, hi = 0.0, run / at_rate(0.0)[0]
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            if mid * at_rate(mid)[0] < run:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-3 * hi:
+                break
+        cycle, ttft_queue, tpot, share = at_rate(hi)
+        new_d = max(min(1.0, run), run * (out - 1) * tpot / cycle) if out > 1 else min(1.0, run)
+        if abs(new_d - d) <= 0.02 * d:
+            break
+        d = new_d
+    rate = run / cycle
+    # Bunching: in a closed loop of equal-length requests new prompts arrive in waves, so a prompt
+    # also waits behind a share of the other clients' prompt tokens. It delays first tokens without
+    # idling the engine, so it moves TTFT, not the rate (work conservation).
+    wave = p.ttft_wave * (run - 1) / 2 * inp * token_s
+    unloaded = p.ttft_overhead_s + n_c * tau_chunk + 0.5 * tau_d
+    ttft = max(ttft_queue, unloaded + wave)
+    e2e = ttft + (out - 1) * tpot
+
     if c > run:
         # Little's law for the whole loop: the clients the engine cannot admit wait in its queue.
-        full = c / rate
-        ttft += full - e2e
-        e2e = full
+        waiting = c / rate - cycle
+        ttft += waiting
+        e2e += waiting
     gpus = p.gpus
     return ServingPoint(
         batch=c,

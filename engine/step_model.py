@@ -145,6 +145,8 @@ class ReplicaProfile:
     # Datasheet peaks the achieved figures above came from (apply_efficiency recomputes them).
     peak_bandwidth: float = 0.0
     peak_expert_bytes: float = 0.0
+    peak_bf16: float = 0.0
+    peak_fp8: float = 0.0
     peak_flops: tuple[tuple[str, float], ...] = ()  # (precision, FLOP/s) of dense, expert, attention GEMMs
     link: str = "pcie"
 
@@ -187,12 +189,22 @@ def apply_efficiency(raw: ReplicaProfile, eff: ServingEfficiency) -> ReplicaProf
     # the dense rate, which is folded into the bytes so the step keeps one bandwidth.
     raw = replace(raw, expert_bytes=raw.peak_expert_bytes / eff.moe_bandwidth)
     (dp_, dense), (ep_, expert), (ap_, attn) = raw.peak_flops
+
+    def achieved(precision: str, peak: float) -> float:
+        # A faster format is never run slower than the 16-bit path the engine could fall back to.
+        rate = peak * eff.flops_fraction(precision)
+        if precision in ("fp8", "fp4"):
+            rate = max(rate, raw.peak_bf16 * eff.flops_fraction("bf16"))
+        if precision == "fp4":
+            rate = max(rate, raw.peak_fp8 * eff.flops_fraction("fp8"))
+        return rate
+
     return replace(
         raw,
         bandwidth=raw.peak_bandwidth * eff.bandwidth,
-        dense_rate=dense * eff.flops_fraction(dp_),
-        expert_rate=expert * eff.flops_fraction(ep_) * eff.moe_flops,
-        attn_rate=attn * eff.flops_fraction(ap_),
+        dense_rate=achieved(dp_, dense),
+        expert_rate=achieved(ep_, expert) * eff.moe_flops,
+        attn_rate=achieved(ap_, attn),
         collective_latency_s=eff.collective_latency(raw.link),
         layer_overhead_s=eff.layer_overhead_s,
         step_overhead_s=eff.step_overhead_s,
@@ -301,6 +313,8 @@ def raw_profile(
         mixed_prefill=engine != "sglang",
         peak_bandwidth=gpu.bandwidth_tbs * 1e12,
         peak_expert_bytes=expert_bytes,
+        peak_bf16=rate("bf16"),
+        peak_fp8=rate("fp8"),
         peak_flops=((dense_prec, rate(dense_prec)), (expert_prec, rate(expert_prec)), (kv_prec, rate(kv_prec))),
         link=link_kind(gpu),
     )

@@ -114,7 +114,7 @@ def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     sla = {True: "meets the SLA", False: "MISSES the SLA", None: "no SLA set"}[inf.get("meets_sla")]
     rows = [
         ("batch (requests in flight per replica)", f"{inf['batch']:,} ({sla})"),
-        ("binding constraint", f"{inf.get('binding_constraint') or 'n/a'}: {inf.get('binding_reason') or ''}".rstrip(": ")),
+        ("binding constraint", BINDING_LABELS.get(inf.get("binding_constraint") or "", "n/a")),
         ("TTFT", fmt(inf["ttft_ms"], ms)),
         ("TPOT (inter-token latency)", fmt(inf["itl_ms"], ms)),
         ("TPOT of a lone request", fmt(inf["itl_ms_bs1"], ms)),
@@ -132,6 +132,8 @@ def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+BINDING_LABELS = {"itl": "ITL SLA", "ttft": "TTFT SLA", "memory": "KV cache / max_num_seqs",
+                  "throughput": "peak throughput", "pinned": "pinned batch"}
 CURVE_HEADER = ("batch", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU")
 
 
@@ -150,6 +152,8 @@ def serving_text(report: dict[str, Any]) -> list[str]:
     width = max(len(k) for k, _ in rows)
     out = ["", "Serving (estimate, per replica, closed loop at the chosen batch)"]
     out += [f"  {k:<{width}}  {v}" for k, v in rows]
+    if inf.get("binding_reason"):
+        out.append(f"  why: {inf['binding_reason']}")
     out += ["  curve:  " + "".join(h.rjust(14) for h in CURVE_HEADER)]
     out += ["         " + "".join(v.rjust(14) for v in row) for row in curve_rows(report)]
     return out
@@ -161,6 +165,8 @@ def serving_markdown(report: dict[str, Any]) -> list[str]:
         return ["", "## Serving", "", f"Speed unknown: {inf['reason']}"]
     out = ["", "## Serving (per replica, at the chosen batch)", "", "| figure | value |", "|---|---:|"]
     out += [f"| {k} | {v} |" for k, v in serving_rows(report)]
+    if inf.get("binding_reason"):
+        out += ["", f"_Why: {inf['binding_reason']}._"]
     out += ["", "| " + " | ".join(CURVE_HEADER) + " |", "|" + "---:|" * len(CURVE_HEADER)]
     out += ["| " + " | ".join(row) + " |" for row in curve_rows(report)]
     return out
