@@ -41,9 +41,9 @@ class Param:
 
 
 def parameters() -> list[Param]:
-    ps = [Param(f"bw:{g}", 0.3, 0.98, cal.SERVING_BANDWIDTH_FRACTION[g]) for g in GENERATIONS]
-    ps += [Param(f"fl:{g}:{p}", 0.15, 0.95, cal.SERVING_FLOPS_FRACTION.get((g, p), 0.3)) for g, p in FLOPS_KEYS]
-    ps += [Param("moe:flops", 0.2, 1.0, 0.6), Param("moe:bandwidth", 0.4, 1.0, cal.SERVING_MOE_BANDWIDTH)]
+    ps = [Param(f"bw:{g}", 0.3, 0.90, cal.SERVING_BANDWIDTH_FRACTION[g]) for g in GENERATIONS]
+    ps += [Param(f"fl:{g}:{p}", 0.15, 0.80, cal.SERVING_FLOPS_FRACTION.get((g, p), 0.3)) for g, p in FLOPS_KEYS]
+    ps += [Param("moe:flops", 0.2, 1.0, cal.SERVING_MOE_FLOPS), Param("moe:bandwidth", 0.4, 1.0, cal.SERVING_MOE_BANDWIDTH)]
     ps += [Param(f"layer:{e}:{v}", 0.0, 400.0, cal.SERVING_LAYER_OVERHEAD_US[(e, v)]) for e, v in LAYER_KEYS]
     ps += [Param(f"step:{e}", 0.0, 10.0, cal.SERVING_STEP_OVERHEAD_MS[e]) for e in ENGINES]
     ps += [Param(f"ttft:{e}", 0.0, 500.0, cal.SERVING_TTFT_OVERHEAD_MS[e]) for e in ENGINES]
@@ -71,7 +71,7 @@ def prepared(cases):
     out = []
     for c in cases:
         gpu = cat.gpu(c.gpu)
-        raw = raw_profile(cat.model(c.model), gpu, c.weights, "auto", c.tp, c.ep, c.engine, c.dp_attention)
+        raw = raw_profile(cat.model(c.model), gpu, c.weights, c.kv_cache, c.tp, c.ep, c.engine, c.dp_attention)
         cap = min(running_cap(c), OFFLINE_MAX_SEQS)
         out.append((c, raw, (gpu_generation(gpu), c.engine, gpu.vendor), cap))
     return out
@@ -105,7 +105,7 @@ def main() -> int:
     prep = prepared(train)
     x0 = [min(max(p.start, p.lo), p.hi) for p in params]
     fit = least_squares(residuals, x0, args=(params, prep), bounds=([p.lo for p in params], [p.hi for p in params]),
-                        loss="soft_l1", f_scale=0.15, diff_step=1e-3, max_nfev=60, verbose=1)
+                        loss="soft_l1", f_scale=0.15, diff_step=1e-3, max_nfev=30, verbose=1)
     print(f"# fitted on {len(train)} training points; cost {fit.cost:.2f}; status {fit.status}")
     for p, v in zip(params, fit.x):
         print(f"{p.name:28} {v:10.4f}   (start {p.start})")

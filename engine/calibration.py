@@ -54,8 +54,8 @@ class ServingEfficiency:
 # Ampere's bandwidth rests on the Qwen2.5 A100 points only; Ada and unknown parts take priors.
 # Achieved HBM bandwidth fraction per GPU generation (decode weight and KV streams).
 SERVING_BANDWIDTH_FRACTION: dict[str, float] = {
-    "hopper": 0.654, "blackwell": 0.781, "cdna3": 0.455, "cdna4": 0.819,
-    "ampere": 0.674, "ada": 0.70, "other": 0.65,
+    "hopper": 0.932, "blackwell": 0.977, "cdna3": 0.582, "cdna4": 0.98,
+    "ampere": 0.695, "ada": 0.70, "other": 0.65,
 }
 # Achieved tensor-core fraction of the dense peak per generation and precision, as serving sees it
 # (MoE grouped GEMMs with expert widths sliced by TP, block-scaled FP8/FP4, chunked prefill), not a
@@ -63,35 +63,35 @@ SERVING_BANDWIDTH_FRACTION: dict[str, float] = {
 # fit's floor (0.15): those runs are slower than any FLOPs figure explains (prefill-heavy TTFT).
 # Hopper FP4 has no FP4 tensor cores (MXFP4 runs dequantised at bf16); Ada/Ampere FP8 likewise.
 SERVING_FLOPS_FRACTION: dict[tuple[str, str], float] = {
-    ("hopper", "bf16"): 0.60, ("hopper", "fp8"): 0.273, ("hopper", "fp4"): 0.283, ("hopper", "w4a16"): 0.26,
-    ("blackwell", "bf16"): 0.307, ("blackwell", "fp8"): 0.151,
-    ("blackwell", "fp4"): 0.162,
-    ("cdna3", "bf16"): 0.203, ("cdna3", "fp8"): 0.178, ("cdna3", "fp4"): 0.177,
-    ("cdna4", "bf16"): 0.155, ("cdna4", "fp8"): 0.264, ("cdna4", "fp4"): 0.154,
-    ("cdna3", "w4a16"): 0.222, ("ampere", "bf16"): 0.50, ("ampere", "w4a16"): 0.30, ("ampere", "w8a16"): 0.40, ("ada", "bf16"): 0.45, ("ada", "fp8"): 0.40,
+    ("hopper", "bf16"): 0.928, ("hopper", "fp8"): 0.273, ("hopper", "fp4"): 0.283, ("hopper", "w4a16"): 0.663,
+    ("blackwell", "bf16"): 0.301, ("blackwell", "fp8"): 0.15,
+    ("blackwell", "fp4"): 0.794,
+    ("cdna3", "bf16"): 0.203, ("cdna3", "fp8"): 0.486, ("cdna3", "fp4"): 0.177,
+    ("cdna4", "bf16"): 0.178, ("cdna4", "fp8"): 0.593, ("cdna4", "fp4"): 0.182,
+    ("cdna3", "w4a16"): 0.56, ("ampere", "bf16"): 0.50, ("ampere", "w4a16"): 0.30, ("ampere", "w8a16"): 0.40, ("ada", "bf16"): 0.45, ("ada", "fp8"): 0.40,
 }
 SERVING_FLOPS_FRACTION_DEFAULT = 0.25
-SERVING_MOE_FLOPS = 0.942
-SERVING_MOE_BANDWIDTH = 0.991
+SERVING_MOE_FLOPS = 0.233
+SERVING_MOE_BANDWIDTH = 0.724
 # Fixed cost per decoder layer per step (microseconds), per engine and vendor: the small kernels a
 # layer runs whatever the batch (norms, rotary, routing, (de)quantisation, launches).
 SERVING_LAYER_OVERHEAD_US: dict[tuple[str, str], float] = {
-    ("vllm", "nvidia"): 38.063, ("vllm", "amd"): 39.734,
-    ("sglang", "nvidia"): 60.271, ("sglang", "amd"): 139.889,
-    ("trtllm", "nvidia"): 92.525, ("trtllm", "amd"): 92.508,
-    ("atom", "nvidia"): 95.153, ("atom", "amd"): 95.158,
+    ("vllm", "nvidia"): 38.572, ("vllm", "amd"): 35.604,
+    ("sglang", "nvidia"): 65.806, ("sglang", "amd"): 143.238,
+    ("trtllm", "nvidia"): 93.602, ("trtllm", "amd"): 92.508,
+    ("atom", "nvidia"): 95.153, ("atom", "amd"): 85.78,
 }
 # Per step (ms): scheduler, sampler, host synchronisation (TensorRT-LLM overlaps it with the GPU).
 SERVING_STEP_OVERHEAD_MS: dict[str, float] = {
-    "vllm": 1.398, "sglang": 2.21, "trtllm": 0.003, "atom": 1.669,
+    "vllm": 1.424, "sglang": 1.758, "trtllm": 0.0, "atom": 1.88,
 }
 # Per request before its prefill (ms): HTTP, tokenizer, detokenizer, first schedule.
 SERVING_TTFT_OVERHEAD_MS: dict[str, float] = {
-    "vllm": 27.405, "sglang": 108.994, "trtllm": 40.473, "atom": 39.699,
+    "vllm": 26.073, "sglang": 99.639, "trtllm": 43.579, "atom": 40.353,
 }
 # Share of the other clients' prefills a new request queues behind (closed-loop bunching).
 SERVING_TTFT_WAVE: dict[str, float] = {
-    "vllm": 0.039, "sglang": 0.047, "trtllm": 0.085, "atom": 0.013,
+    "vllm": 0.031, "sglang": 0.056, "trtllm": 0.088, "atom": 0.014,
 }
 
 

@@ -78,6 +78,15 @@ def layout_problems(spec: ModelSpec, weights: str, tensor_parallel: int, expert_
     return problems
 
 
+def running_cap(memory: MemoryBreakdown, serving: ServingInputs) -> int:
+    """Sequences one (attention) rank runs at once: paged KV is allocated as sequences grow, so in
+    steady state a running sequence holds its prompt and half its output on average (the engine
+    preempts the rare overflow), capped by max_num_seqs."""
+    avg = memory.kv.sequence_bytes(serving.prompt_tokens + serving.output_tokens // 2)
+    by_kv = int(memory.kv_pool_bytes // avg) if avg > 0 else serving.max_num_seqs
+    return max(1, min(by_kv, serving.max_num_seqs))
+
+
 _BINDING_WORDS = {
     "memory": "the KV cache (or max_num_seqs) caps the batch: more memory per replica would raise throughput",
     "ttft": "time to first token binds: a larger batch would queue prompts past the TTFT SLA",
@@ -108,7 +117,7 @@ def estimate_inference(
     if not profile.known:
         return InferenceEstimate(known=False, reason=profile.reason)
     dp = tensor_parallel if dp_attention else 1
-    cap = max(1, memory.sessions_per_replica * dp)
+    cap = max(1, running_cap(memory, serving) * dp)
     spec_in = getattr(serving, "speculative", None)
     speculation = Speculation(spec_in.method, spec_in.tokens, spec_in.acceptance) if spec_in else None
     inp, out = serving.prompt_tokens, serving.output_tokens

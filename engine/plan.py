@@ -18,6 +18,7 @@ from .memory import MemoryBreakdown, inference_memory, kv_dtype_bytes
 from .model import ParamCounts, check_parallelism, count_params, kv_footprint
 from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
+from .serving_advice import network_volume, scaling_advice
 from .training import TrainingEstimate, estimate_training
 
 Severity = Literal["info", "warning", "error"]
@@ -270,6 +271,8 @@ def inference_report(p: Plan) -> dict[str, Any]:
         "cost_per_replica_hour": _r(replica_hour, 3),
         "cost_per_million_input_tokens": _r(per_in, 4),
         "cost_per_million_output_tokens": _r(per_out, 4),
+        "scaling": _scaling(p, replicas),
+        "network": _network(p),
         "curve": [
             {"batch": c.batch, "ttft_ms": _r(c.ttft_ms, 1), "itl_ms": _r(c.tpot_ms, 2), "e2e_ms": _r(c.e2e_ms, 1),
              "tokens_per_s_per_user": _r(c.tokens_per_s_per_user, 2),
@@ -277,6 +280,35 @@ def inference_report(p: Plan) -> dict[str, Any]:
              "requests_per_s": _r(c.requests_per_s, 3)}
             for c in inf.curve
         ],
+    }
+
+
+def _scaling(p: Plan, replicas: int | None) -> dict[str, Any] | None:
+    inf = p.inference
+    if not inf.known:
+        return None
+    lo, hi = p.scenarios.get("minimum"), p.scenarios.get("ideal")
+    a = scaling_advice(inf.batch, inf.max_running, inf.tokens_per_s_replica or 0.0,
+                       lo.sizing.replicas if lo and lo.sizing else None,
+                       hi.sizing.replicas if hi and hi.sizing else replicas)
+    return {
+        "min_replicas": a.min_replicas, "max_replicas": a.max_replicas,
+        "hpa_metric": "vllm:num_requests_running", "target_running_per_replica": a.target_running_per_replica,
+        "scale_out_when_waiting_above": a.scale_out_waiting, "scale_out_when_kv_usage_above": a.scale_out_kv_usage,
+        "target_output_tokens_per_s_per_replica": _r(a.target_output_tokens_per_s_per_replica, 1),
+    }
+
+
+def _network(p: Plan) -> dict[str, Any] | None:
+    inf, s = p.inference, p.inputs.serving
+    if not inf.known or not inf.requests_per_s_replica:
+        return None
+    n = network_volume(s.prompt_tokens, s.output_tokens, inf.requests_per_s_replica,
+                       s.requests_per_second if s.requests_per_second > 0 else None)
+    return {
+        "bytes_in_per_request": round(n.bytes_in_per_request), "bytes_out_per_request": round(n.bytes_out_per_request),
+        "replica_in_mbps": _r(n.replica_in_mbps, 3), "replica_out_mbps": _r(n.replica_out_mbps, 3),
+        "fleet_in_mbps": _r(n.fleet_in_mbps, 3), "fleet_out_mbps": _r(n.fleet_out_mbps, 3),
     }
 
 

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.hardware import GpuSpec
-from engine.inference import estimate_inference, layout_problems
+from engine.inference import estimate_inference, layout_problems, running_cap
 from engine.inputs import PlanInputs, ServingInputs, SpeculativeInputs
 from engine.memory import inference_memory
 from engine.model import count_params
@@ -46,7 +46,7 @@ def _predict(p: dict):
                             max_num_seqs=2048, prompt_tokens=int(inp), output_tokens=int(out))
     mem = inference_memory(spec, gpu, serving, weights=weights, kv_cache="auto", tensor_parallel=p["tp"],
                            pipeline_parallel=1, max_model_len=p["isl"] + p["osl"] + 256)
-    cap = mem.sessions_kv_limited * (p["tp"] if p["dp_attention"] else 1) if mem.fits else 2048
+    cap = running_cap(mem, serving) * (p["tp"] if p["dp_attention"] else 1) if mem.fits else 2048
     return estimate_serving(spec, gpu, weights=weights, tensor_parallel=p["tp"], expert_parallel=p["ep"], engine=engine,
                             batch=p["concurrency"], prompt_tokens=inp, output_tokens=out,
                             dp_attention=p["dp_attention"], max_running=max(1, min(cap, 2048)))
