@@ -13,11 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
 
-
-class BadInput(Exception):
-    """A user error with a message that names the file, line and field."""
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "BadInput", "main", "plan_from_text", "run"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,7 +169,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    from .app import run_app
+    from .launch import run_app
 
     command = args.command
     file = getattr(args, "file", None)
