@@ -8,6 +8,8 @@ from typing import Any, Callable, Iterable, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .pane_registry import PANES
+
 PaletteCommand = tuple[str, str, Callable[[], object]]
 
 
@@ -49,8 +51,7 @@ def app_commands(app: PaletteHost) -> Iterable[PaletteCommand]:
     yield "Switch theme", "Cycle dark (256-colour friendly) / light themes", app.action_cycle_theme
     yield "Toggle sidebar", "Show or hide the inputs sidebar (ctrl+b)", app.action_toggle_sidebar
     yield "Help", "Keys and how the inputs are read (?)", app.action_help
-    for tab, title in (("sizing", "Sizing"), ("serving", "Serving"), ("training", "Training"),
-                       ("forecast", "Forecast"), ("monitor", "Monitor"), ("sessions", "Sessions")):
+    for tab, title in ((spec.tab, spec.title) for spec in PANES):
         yield f"Go to {title}", f"Show the {title} tab", partial(app.action_tab, tab)
     if app.watch_path is not None:
         yield "Reload watched file", f"Read {app.watch_path} again now", app.action_reload
