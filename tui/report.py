@@ -1,4 +1,14 @@
-"""Report renderers shared by `gpuplan plan` and the app's export: text, markdown, JSON, CSV.
+"""The report of a plan: one model (`Report`, a list of `Section`s built from `plan.to_dict()`),
+rendered by every format: text, markdown, JSON, CSV. `gpuplan plan` and the app's export share it.
+
+Every section is built once by a function in `SECTION_BUILDERS` (in report order) and drawn by the
+same two generic renderers, so text and markdown always hold the same sections; JSON and CSV are
+the report dictionary itself (DESIGN section 3), where each section's `key` names its source.
+
+Adding a section (serving curve, training, forecast, ...): write `def my_section(r) -> Section |
+None` beside the others (`r` is `plan.to_dict()`; return None when the plan has nothing for it)
+and put it in `SECTION_BUILDERS`. Nothing else changes; tests/tui/test_report.py checks that each
+section shows in text and markdown and that its `key` is in the JSON and CSV.
 
 Plain Python (no Textual, no Rich): the headless commands must start fast.
 """
@@ -8,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the renderers only read a Plan; the app draws its first frame without the engine
@@ -71,38 +82,52 @@ def verdict(report: dict[str, Any]) -> str:
     return "FITS" if m["fits"] else f"DOES NOT FIT: {m['reason']}"
 
 
-def render_text(plan: Plan) -> str:
-    r = plan.to_dict()
-    out = [f"gpuplan: {r['name'] or 'plan'}", *header_lines(r), GIB_NOTE, "", "Memory per GPU"]
-    width = max(len(k) for k, _ in memory_rows(r))
-    out += [f"  {k:<{width}}  {v}" for k, v in memory_rows(r)]
-    out += [f"  verdict: {verdict(r)}", ""]
-    names = list(r["scenarios"])
-    out.append("Scenarios".ljust(22) + "".join(n.rjust(14) for n in names))
-    for label, key, f in SCENARIO_ROWS:
-        out.append(f"  {label:<20}" + "".join(fmt(r["scenarios"][n][key], f).rjust(14) for n in names))
-    out.append(f"  power basis: {r['physical']['node_power_basis']}; price: {r['cost']['price_basis']}")
-    out += serving_text(r)
-    if r["warnings"]:
-        out += ["", "Warnings"]
-        out += [f"  [{w['severity']}] {w['message']}" for w in r["warnings"]]
-    return "\n".join(out) + "\n"
+# ------------------------------------------------------------------------------------------
+# the report model
+# ------------------------------------------------------------------------------------------
 
 
-def render_markdown(plan: Plan) -> str:
-    r = plan.to_dict()
-    out = [f"# gpuplan: {r['name'] or 'plan'}", "", *[f"- {line}" for line in header_lines(r)], "", f"_{GIB_NOTE}_", ""]
-    out += ["## Memory per GPU", "", "| item | value |", "|---|---:|"]
-    out += [f"| {k} | {v} |" for k, v in memory_rows(r)]
-    out += ["", f"**Verdict:** {verdict(r)}", "", "## Scenarios", ""]
-    names = list(r["scenarios"])
-    out += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for label, key, f in SCENARIO_ROWS:
-        out.append(f"| {label} | " + " | ".join(fmt(r["scenarios"][n][key], f) for n in names) + " |")
-    out += serving_markdown(r)
-    if r["warnings"]:
-        out += ["", "## Warnings", ""] + [f"- **{w['severity']}**: {w['message']}" for w in r["warnings"]]
-    return "\n".join(out) + "\n"
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A table with named value columns: (row label, one value per column)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    key: str  # the report dictionary's key it comes from (in the JSON and the CSV paths)
+    title: str
+    rows: tuple[tuple[str, str], ...] = ()  # (label, value)
+    grid: Grid | None = None
+    notes: tuple[tuple[str, str], ...] = ()  # (label, sentence): verdicts, bases of figures
+    bullets: tuple[tuple[str, str], ...] = ()  # (tag, sentence): e.g. warnings by severity
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    title: str
+    header: tuple[str, ...]
+    units: str
+    sections: tuple[Section, ...]
+    data: dict[str, Any]  # plan.to_dict(): what JSON and CSV print
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+
+def memory_section(r: dict[str, Any]) -> Section:
+    return Section("memory", "Memory per GPU", rows=tuple(memory_rows(r)), notes=(("verdict", verdict(r)),))
+
+
+def scenarios_section(r: dict[str, Any]) -> Section:
+    names = tuple(r["scenarios"])
+    rows = tuple((label, tuple(fmt(r["scenarios"][n][key], f) for n in names)) for label, key, f in SCENARIO_ROWS)
+    return Section("scenarios", "Scenarios", grid=Grid(names, rows), notes=(
+        ("power basis", r["physical"]["node_power_basis"]),
+        ("price", r["cost"]["price_basis"]),
+    ))
 
 
 def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -144,32 +169,136 @@ def curve_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
             for c in report["inference"].get("curve", [])]
 
 
-def serving_text(report: dict[str, Any]) -> list[str]:
-    inf = report["inference"]
+def serving_section(r: dict[str, Any]) -> Section:
+    """The serving figures at the chosen batch (issue 13), with what binds in words."""
+    inf = r["inference"]
+    title = "Serving (estimate, per replica, closed loop at the chosen batch)"
     if not inf["known"]:
-        return ["", f"Serving speed: unknown ({inf['reason']})"]
-    rows = serving_rows(report)
-    width = max(len(k) for k, _ in rows)
-    out = ["", "Serving (estimate, per replica, closed loop at the chosen batch)"]
-    out += [f"  {k:<{width}}  {v}" for k, v in rows]
-    if inf.get("binding_reason"):
-        out.append(f"  why: {inf['binding_reason']}")
-    out += ["  curve:  " + "".join(h.rjust(14) for h in CURVE_HEADER)]
-    out += ["         " + "".join(v.rjust(14) for v in row) for row in curve_rows(report)]
+        return Section("inference", title, notes=(("serving speed", f"unknown: {inf['reason'] or 'no estimate'}"),))
+    notes = (("why", inf["binding_reason"]),) if inf.get("binding_reason") else ()
+    return Section("inference", title, rows=tuple(serving_rows(r)), notes=notes)
+
+
+def serving_curve_section(r: dict[str, Any]) -> Section | None:
+    """The curve, one row per batch: TTFT, TPOT, tokens/s per user, output tokens/s per GPU."""
+    inf = r["inference"]
+    if not inf["known"] or not inf.get("curve"):
+        return None
+    rows = tuple((f"batch {row[0]}", row[1:]) for row in curve_rows(r))
+    return Section("inference", "Serving curve", grid=Grid(CURVE_HEADER[1:], rows))
+
+
+# (label, key in the training dict, formatter); a key the plan does not carry is left out
+TRAINING_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("method", "method", str),
+    ("trainable parameters", "trainable_params", lambda v: f"{v:,}"),
+    ("weights", "weights_gib", lambda v: f"{v:,.2f} GiB"),
+    ("gradients", "gradients_gib", lambda v: f"{v:,.2f} GiB"),
+    ("optimizer states", "optimizer_gib", lambda v: f"{v:,.2f} GiB"),
+    ("activations", "activations_gib", lambda v: f"{v:,.2f} GiB"),
+    ("overhead", "overhead_gib", lambda v: f"{v:,.2f} GiB"),
+    ("total per GPU", "total_gib", lambda v: f"{v:,.2f} GiB"),
+    ("data parallel", "data_parallel", str),
+    ("duration", "hours", lambda v: f"{v:,.1f} h"),
+    ("GPU hours", "gpu_hours", lambda v: f"{v:,.0f}"),
+    ("cost", "cost", lambda v: f"${v:,.0f}"),
+)
+
+
+def training_section(r: dict[str, Any]) -> Section | None:
+    tr = r.get("training")
+    if not tr:
+        return None
+    rows = tuple((label, fmt(tr[key], f)) for label, key, f in TRAINING_ROWS if key in tr)
+    fits = "FITS" if tr.get("fits") else f"DOES NOT FIT: {tr.get('reason') or 'see warnings'}"
+    return Section("training", "Training (estimate, per GPU)", rows=rows, notes=(("verdict", fits),))
+
+
+def warnings_section(r: dict[str, Any]) -> Section | None:
+    if not r["warnings"]:
+        return None
+    return Section("warnings", "Warnings", bullets=tuple((w["severity"], w["message"]) for w in r["warnings"]))
+
+
+# The report's sections, in order: add yours here (see the module docstring).
+SECTION_BUILDERS: list[Callable[[dict[str, Any]], Section | None]] = [
+    memory_section,
+    scenarios_section,
+    serving_section,
+    serving_curve_section,
+    training_section,
+    warnings_section,
+]
+
+
+def build_report(plan: Plan) -> Report:
+    r = plan.to_dict()
+    sections = tuple(s for build in SECTION_BUILDERS if (s := build(r)) is not None)
+    return Report(f"gpuplan: {r['name'] or 'plan'}", tuple(header_lines(r)), GIB_NOTE, sections, r)
+
+
+# ------------------------------------------------------------------------------------------
+# text and markdown: every section, drawn the same way
+# ------------------------------------------------------------------------------------------
+
+
+def _text_section(s: Section) -> list[str]:
+    out: list[str] = []
+    if s.grid is not None:
+        out.append(s.title.ljust(22) + "".join(c.rjust(14) for c in s.grid.columns))
+        out += [f"  {label:<20}" + "".join(v.rjust(14) for v in values) for label, values in s.grid.rows]
+    else:
+        out.append(s.title)
+    if s.rows:
+        width = max(len(k) for k, _ in s.rows)
+        out += [f"  {k:<{width}}  {v}" for k, v in s.rows]
+    out += [f"  {label}: {text}" for label, text in s.notes]
+    out += [f"  [{tag}] {text}" for tag, text in s.bullets]
     return out
 
 
-def serving_markdown(report: dict[str, Any]) -> list[str]:
-    inf = report["inference"]
-    if not inf["known"]:
-        return ["", "## Serving", "", f"Speed unknown: {inf['reason']}"]
-    out = ["", "## Serving (per replica, at the chosen batch)", "", "| figure | value |", "|---|---:|"]
-    out += [f"| {k} | {v} |" for k, v in serving_rows(report)]
-    if inf.get("binding_reason"):
-        out += ["", f"_Why: {inf['binding_reason']}._"]
-    out += ["", "| " + " | ".join(CURVE_HEADER) + " |", "|" + "---:|" * len(CURVE_HEADER)]
-    out += ["| " + " | ".join(row) + " |" for row in curve_rows(report)]
+def render_text(plan: Plan) -> str:
+    report = build_report(plan)
+    out = [report.title, *report.header, report.units]
+    for s in report.sections:
+        out += ["", *_text_section(s)]
+    return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_section(s: Section) -> list[str]:
+    out = [f"## {s.title}", ""]
+    if s.grid is not None:
+        out += ["| | " + " | ".join(s.grid.columns) + " |", "|---|" + "---:|" * len(s.grid.columns)]
+        out += [f"| {_md_cell(label)} | " + " | ".join(_md_cell(v) for v in values) + " |" for label, values in s.grid.rows]
+    if s.rows:
+        if s.grid is not None:
+            out.append("")
+        out += ["| item | value |", "|---|---:|"]
+        out += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in s.rows]
+    if s.notes:
+        if s.grid is not None or s.rows:
+            out.append("")
+        out += [f"**{label[:1].upper() + label[1:]}:** {text}  " for label, text in s.notes]
+        out[-1] = out[-1].rstrip()
+    out += [f"- **{tag}**: {text}" for tag, text in s.bullets]
     return out
+
+
+def render_markdown(plan: Plan) -> str:
+    report = build_report(plan)
+    out = [f"# {report.title}", "", *[f"- {line}" for line in report.header], "", f"_{report.units}_"]
+    for s in report.sections:
+        out += ["", *_md_section(s)]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------------------
+# JSON and CSV: the report dictionary (DESIGN section 3)
+# ------------------------------------------------------------------------------------------
 
 
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, Any]]) -> None:
