@@ -140,7 +140,7 @@ def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
         ("batch (requests in flight per replica)", f"{inf['batch']:,} ({sla})"),
         ("binding constraint", BINDING_LABELS.get(inf.get("binding_constraint") or "", "n/a")),
-        ("TTFT", fmt(inf["ttft_ms"], ms)),
+        ("time to first token (TTFT)", fmt(inf["ttft_ms"], ms)),
         ("TPOT (inter-token latency)", fmt(inf["itl_ms"], ms)),
         ("TPOT of a lone request", fmt(inf["itl_ms_bs1"], ms)),
         ("end-to-end latency", fmt(inf.get("e2e_ms"), ms)),
@@ -172,7 +172,7 @@ def curve_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
 def serving_section(r: dict[str, Any]) -> Section:
     """The serving figures at the chosen batch (issue 13), with what binds in words."""
     inf = r["inference"]
-    title = "Serving (estimate, per replica, closed loop at the chosen batch)"
+    title = "Serving speed (estimate, per replica, closed loop at the chosen batch)"
     if not inf["known"]:
         return Section("inference", title, notes=(("serving speed", f"unknown: {inf['reason'] or 'no estimate'}"),))
     notes = (("why", inf["binding_reason"]),) if inf.get("binding_reason") else ()
