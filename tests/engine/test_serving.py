@@ -33,7 +33,7 @@ GPUS = {"h200": "h200-sxm-141gb", "b200": "b200-sxm-180gb", "b300": "b300-sxm-28
 ENGINES = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "atom": "atom"}
 # Median |error| the calibrated model reaches on this sample (bench.serving_accuracy prints the
 # full tables), with a little room: a change that makes the model worse fails here.
-MAX_MEDIAN_ERROR = {"throughput": 0.15, "tpot": 0.15, "ttft": 0.40}
+MAX_MEDIAN_ERROR = {"throughput": 0.15, "tpot": 0.15, "ttft": 0.36}  # reached: 0.135, 0.134, 0.323
 
 
 def _predict(p: dict):
