@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("path", type=Path)
     im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
     im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
+
+    from .fleet_cli import add_exporter_parser, add_fleet_parser
+
+    add_exporter_parser(sub)
+    add_fleet_parser(sub)
     return p
 
 
@@ -196,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_plan(args)
         if args.command == "catalog":
             return _cmd_catalog(args)
+        if args.command in ("exporter", "fleet"):
+            from .fleet_cli import cmd_exporter, cmd_fleet
+
+            return cmd_exporter(args) if args.command == "exporter" else cmd_fleet(args)
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)
