@@ -32,6 +32,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from engine.telemetry.fits import FitVerdict, fits_here
@@ -130,6 +131,7 @@ def _tokens(text: str) -> list[str]:
     return [t for t in re.split(r"[\s\-_/()]+", text.lower()) if t]
 
 
+@lru_cache(maxsize=1024)
 def gpu_kind_matches(model_name: str, gpu: str) -> bool:
     """Is a GPU that NVML names `model_name` ("NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB")
     of the catalog kind `gpu` ("h100-sxm-80gb", "rtx-4090")? The family token must appear as a
@@ -377,9 +379,17 @@ def _num(sample: Mapping[str, Any]) -> float | None:
 def _gpu_key(metric: Mapping[str, str]) -> tuple[str, int] | None:
     host = metric.get("Hostname")
     gpu = metric.get("gpu")
-    if not host or gpu is None or not gpu.isdigit():
+    if not host or gpu is None:
         return None
-    return host, int(gpu)
+    index = _GPU_INDEX.get(gpu)
+    if index is None:
+        if not gpu.isdigit():
+            return None
+        index = _GPU_INDEX[gpu] = int(gpu)
+    return host, index
+
+
+_GPU_INDEX: dict[str, int] = {}
 
 
 _VALUE_ATTR = {
@@ -488,11 +498,10 @@ def build_snapshot(
 
     by_host: dict[str, list[FleetGpu]] = {}
     for (host, _), d in gpus.items():
-        g = FleetGpu(**d)
-        if g.mem_total_bytes is None and g.mem_used_bytes is not None and g.mem_free_bytes is not None:
+        if "mem_total_bytes" not in d and "mem_used_bytes" in d and "mem_free_bytes" in d:
             # dcgm-exporter's defaults have no FB_TOTAL: total = used + free (+ reserved)
-            g = replace(g, mem_total_bytes=g.mem_used_bytes + g.mem_free_bytes + (g.mem_reserved_bytes or 0))
-        by_host.setdefault(host, []).append(g)
+            d["mem_total_bytes"] = d["mem_used_bytes"] + d["mem_free_bytes"] + d.get("mem_reserved_bytes", 0)
+        by_host.setdefault(host, []).append(FleetGpu(**d))
 
     remembered = remembered or {}
     names = set(by_host) | set(live) | set(seen) | set(remembered)
@@ -537,7 +546,9 @@ def _host_fit(host: str, gpus: list[FleetGpu], sample: HostSample, need: PlanNee
     kind = [g for g in sample.gpus if need.accepts(g.name)]
     if not kind:
         return None
-    v: FitVerdict = fits_here(need.per_gpu_bytes, need.gpus_per_replica, replace(sample, gpus=tuple(kind)))
+    if len(kind) < len(sample.gpus):
+        sample = replace(sample, gpus=tuple(kind))
+    v: FitVerdict = fits_here(need.per_gpu_bytes, need.gpus_per_replica, sample)
     free = sum(float(g.memory_free_bytes or 0) for g in kind if g.state == "ok")
     models = Counter(g.name for g in kind if g.name)
     return HostFit(host, models.most_common(1)[0][0] if models else None, v.replicas, v.eligible, v.groups, free,
