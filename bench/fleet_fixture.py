@@ -56,7 +56,7 @@ def fleet_results(
             fields = {
                 "GPU_UTIL": g.gpu_util_pct, "FB_USED": (g.memory_used_bytes or 0) / MIB,
                 "FB_FREE": (g.memory_free_bytes or 0) / MIB, "GPU_TEMP": temp, "SLOWDOWN_TEMP": 87,
-                "SHUTDOWN_TEMP": 92, "POWER_USAGE": g.power_w, "POWER_MGMT_LIMIT": 700,
+                "POWER_USAGE": g.power_w,
             }
             for f, v in fields.items():
                 if v is not None:
