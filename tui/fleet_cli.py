@@ -208,7 +208,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     if not args.once:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise BadInput("the Fleet view needs a terminal; use --once [--format json|text] for a snapshot")
-        from .widgets.fleet_app import run_fleet_app
+        from .fleet_app import run_fleet_app
 
         return run_fleet_app(query, need, interval_s=args.interval, mouse=not args.no_mouse)
 
