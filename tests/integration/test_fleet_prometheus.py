@@ -31,8 +31,9 @@ def fleet(tmp_path_factory, request):
     exporters: dict[str, tuple[Process, str]] = {}
     for host in HOSTS:
         addr = f"127.0.0.1:{free_port()}"
+        plan = ["--session", str(ROOT / "sessions/examples/default.toml")] if host == "node-a" else []
         proc = Process([sys.executable, "-m", "tui.cli", "exporter", "--simulate", str(GPUS), "--listen", addr,
-                        "--hostname", host, "--interval", "0.5"], work / f"{host}.log", cwd=ROOT)
+                        "--hostname", host, "--interval", "0.5", *plan], work / f"{host}.log", cwd=ROOT)
         request.addfinalizer(proc.stop)
         exporters[host] = (proc, addr)
     prom = PrometheusServer(work, [addr for _, addr in exporters.values()], scrape_interval="1s")
@@ -61,6 +62,9 @@ def test_exporter_output_parses_with_dcgm_names_and_labels(fleet):
         assert len(samples) == GPUS
         assert {"gpu", "UUID", "device", "modelName", "Hostname"} <= set(samples[0].labels)
         assert {s.labels["Hostname"] for s in samples} == {"node-a"}
+    # node-a was given a session: it exports whether that plan fits there now
+    assert fams["gpuplan_fits_here"].samples[0].labels == {"Hostname": "node-a"}
+    assert fams["gpuplan_fits_here_need_bytes"].samples[0].value > 0
 
 
 def test_fleet_layer_sees_every_host_then_a_stopped_one_goes_stale(fleet, capsys):
