@@ -174,6 +174,33 @@ class CostsSection(_Section):
     host_base_kw: float = Field(default=_C.host_base_kw, ge=0, le=1e3)
 
 
+class FleetSection(_Section):
+    """The fleet this plan would run on (issue 11): a Prometheus server that scrapes dcgm-exporter
+    metrics (NVIDIA's exporter or `gpuplan exporter`). `lookback`: how far back hosts that stopped
+    reporting are still listed (a PromQL duration)."""
+
+    prometheus: str = Field(min_length=1, max_length=4096)
+    lookback: str = Field(default="1h", min_length=1, max_length=40)
+
+    @field_validator("prometheus")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        import re
+
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"must be the Prometheus base URL, e.g. http://127.0.0.1:9090, got {value!r}")
+        return value
+
+    @field_validator("lookback")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+            raise ValueError(f"must be a Prometheus duration such as 15m, 1h or 1h30m, got {value!r}")
+        return value
+
+
 class Session(_Section):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(default="untitled", min_length=1, max_length=200)
@@ -183,6 +210,7 @@ class Session(_Section):
     training: TrainingSection | None = None
     scenarios: ScenariosSection = ScenariosSection()
     costs: CostsSection = CostsSection()
+    fleet: FleetSection | None = None
 
     @model_validator(mode="before")
     @classmethod

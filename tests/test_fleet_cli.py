@@ -108,3 +108,14 @@ def test_headless_commands_never_load_textual():
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_sessions_fleet_table_names_the_prometheus(capsys, recorded, tmp_path):
+    session = tmp_path / "s.toml"
+    session.write_text((ROOT / "sessions/examples/default.toml").read_text()
+                       + '\n[fleet]\nprometheus = "http://prom.example:9090"\nlookback = "2h"\n')
+    code, out, err = run(capsys, "fleet", str(session), "--once", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["prometheus"] == "http://prom.example:9090"
+    code, out, err = run(capsys, "fleet", "--once")
+    assert code == 2 and "give --prometheus URL" in err

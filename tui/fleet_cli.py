@@ -70,13 +70,15 @@ def add_fleet_parser(sub: Any) -> None:
         "own) and show hosts, GPUs, stale hosts, alerts and where a plan fits.",
     )
     fl.add_argument("file", type=Path, nargs="?", help="session whose plan 'fits where' answers for")
-    fl.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL, e.g. http://127.0.0.1:9090")
+    fl.add_argument("--prometheus", metavar="URL",
+                    help="Prometheus base URL, e.g. http://127.0.0.1:9090 (default: the session's [fleet] prometheus)")
     fl.add_argument("--once", action="store_true", help="print one snapshot and exit (no UI)")
     fl.add_argument("--format", choices=("text", "json"), default="text", help="with --once (default text)")
     fl.add_argument("--timeout", type=float, default=10.0, help="seconds per Prometheus query (default 10)")
     fl.add_argument("--interval", type=float, default=5.0, help="seconds between refreshes in the UI (default 5)")
-    fl.add_argument("--lookback", default="1h", metavar="DURATION",
-                    help="how far back to remember hosts that stopped reporting (PromQL duration, default 1h)")
+    fl.add_argument("--lookback", metavar="DURATION",
+                    help="how far back to remember hosts that stopped reporting (PromQL duration; default the "
+                    "session's [fleet] lookback, else 1h)")
     fl.add_argument("--gpu-model", metavar="TEXT",
                     help="only GPUs whose modelName contains TEXT count for 'fits where' (default: the plan's GPU)")
     fl.add_argument("--no-mouse", action="store_true", help=argparse.SUPPRESS)
@@ -89,6 +91,12 @@ def add_fleet_parser(sub: Any) -> None:
 
 def _plan_need(path: Path) -> tuple[int, int, str]:
     """(bytes free per GPU, GPUs per replica, GPU id) of a session's plan."""
+    need = _session_plan(path)
+    return need[0], need[1], need[2]
+
+
+def _session_plan(path: Path) -> tuple[int, int, str, Any]:
+    """(bytes free per GPU, GPUs per replica, GPU id, the session's [fleet] table or None)."""
     from catalogs.loader import CatalogError, load_catalog
     from engine.plan import plan
     from sessions.io import SessionError, parse_session
@@ -101,11 +109,12 @@ def _plan_need(path: Path) -> tuple[int, int, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read: {exc}") from None
     try:
-        p = plan(to_plan_inputs(parse_session(text, str(path)), load_catalog(), file=str(path), text=text))
+        session = parse_session(text, str(path))
+        p = plan(to_plan_inputs(session, load_catalog(), file=str(path), text=text))
     except (SessionError, CatalogError) as exc:
         raise BadInput(str(exc)) from None
     tp = max(1, p.inputs.tensor_parallel * p.inputs.pipeline_parallel)
-    return int(round(p.memory.budget_bytes)), tp, _plan_gpu_name(p)
+    return int(round(p.memory.budget_bytes)), tp, _plan_gpu_name(p), getattr(session, "fleet", None)
 
 
 def _plan_gpu_name(p: Any) -> str:
@@ -187,21 +196,27 @@ def cmd_exporter(args: argparse.Namespace) -> int:
 def cmd_fleet(args: argparse.Namespace) -> int:
     from engine.telemetry.fleet import FleetError, FleetQuery, PlanNeed, parse_duration
 
-    try:
-        lookback_s = parse_duration(args.lookback)
-    except ValueError as exc:
-        raise BadInput(f"--lookback: {exc}") from None
     if args.timeout <= 0:
         raise BadInput(f"--timeout {args.timeout}: must be > 0")
     need = None
+    url, lookback = args.prometheus, args.lookback
     if args.file is not None:
-        per_gpu, tp, gpu_name = _plan_need(args.file)
+        per_gpu, tp, gpu_name, fleet = _session_plan(args.file)
         need = PlanNeed(per_gpu_bytes=per_gpu, gpus_per_replica=tp, gpu=args.gpu_model or gpu_name,
                         exact_model=args.gpu_model is not None)
+        if fleet is not None:
+            url = url or fleet.prometheus
+            lookback = lookback or fleet.lookback
     elif args.gpu_model:
         raise BadInput("--gpu-model needs a session file: it says which GPUs the plan can use")
+    if not url:
+        raise BadInput("no Prometheus to ask: give --prometheus URL (or a session with a [fleet] prometheus)")
     try:
-        query = FleetQuery(args.prometheus, timeout_s=args.timeout, lookback_s=lookback_s)
+        lookback_s = parse_duration(lookback or "1h")
+    except ValueError as exc:
+        raise BadInput(f"--lookback: {exc}") from None
+    try:
+        query = FleetQuery(url, timeout_s=args.timeout, lookback_s=lookback_s)
     except ValueError as exc:
         raise BadInput(f"--prometheus: {exc}") from None
 
