@@ -28,8 +28,10 @@ from typing import Callable, Iterable, Iterator
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from engine.telemetry.backend import GpuBackend
 from engine.telemetry.fits import FitVerdict
 from engine.telemetry.health import Alert, HealthThresholds, evaluate
+from engine.telemetry.sampler import safe_sample
 from engine.telemetry.samples import CLOCK_EVENT_REASONS, GpuSample, HostSample, encode_clock_event_reasons
 
 MIB = 1 << 20
@@ -368,3 +370,33 @@ class MetricsServer:
         if self._thread is not None:
             self._thread.join(5.0)
             self._thread = None
+
+
+class PublishingBackend:
+    """A GpuBackend that hands every sample it takes to a LatestSample as well: how
+    `gpuplan watch --metrics` serves the very samples its monitor shows, without a second
+    sampler (and without a scrape ever reaching NVML). A failing inner backend becomes an error
+    sample, published like any other."""
+
+    def __init__(self, inner: GpuBackend, latest: LatestSample) -> None:
+        self.inner = inner
+        self.latest = latest
+        self.simulated = bool(getattr(inner, "simulated", False))
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def sample(self) -> HostSample:
+        s = safe_sample(self.inner)
+        self.latest.update(s)
+        return s
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, attr: str) -> object:  # e.g. a replay backend's position, a recorder's path
+        return getattr(self.inner, attr)

@@ -185,3 +185,40 @@ def test_non_loopback_bind_is_refused_without_the_flag_and_warns_with_it():
     assert "reachable beyond this host" in check_bind("0.0.0.0", allow_remote=True)
     assert check_bind("127.0.0.2", allow_remote=False) is None
     assert check_bind("::1", allow_remote=False) is None
+
+
+def test_a_publishing_backend_serves_the_samples_the_monitor_takes():
+    from engine.telemetry.exporter import PublishingBackend
+    from engine.telemetry.sampler import Sampler
+
+    latest = LatestSample()
+    seen: list[HostSample] = []
+    backend = PublishingBackend(SimulatedBackend(n_gpus=2, seed=0, start_time=0.0), latest)
+    assert backend.name == "simulated" and backend.simulated
+    done = __import__("threading").Event()
+
+    def on_sample(s: HostSample) -> None:
+        seen.append(s)
+        if len(seen) >= 3:
+            done.set()
+
+    sampler = Sampler(backend, on_sample, interval_s=0.01, min_gap_s=0.0)
+    sampler.start()
+    assert done.wait(10)
+    sampler.stop()
+    sample, *_ = latest.snapshot()
+    assert sample in seen  # the exporter holds one of the monitor's own samples, not a second reading
+
+
+def test_a_publishing_backend_publishes_an_inner_failure_as_an_error_sample():
+    from engine.telemetry.exporter import PublishingBackend
+
+    class Broken(SimulatedBackend):
+        def sample(self):
+            raise RuntimeError("driver went away")
+
+    latest = LatestSample()
+    s = PublishingBackend(Broken(n_gpus=1), latest).sample()
+    assert "driver went away" in s.error
+    fams = families(latest)
+    assert fams["gpuplan_telemetry_up"].samples[0].value == 0.0
