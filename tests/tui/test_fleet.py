@@ -145,3 +145,30 @@ def _expanded_worst_first(pilot_keys=("s", "home", "space", "down", "down")):
 def test_fleet_snapshot(snap_compare, size):
     snap = recorded()
     assert snap_compare(fleet_app(lambda: snap), terminal_size=size, run_before=_expanded_worst_first())
+
+
+async def test_a_pane_on_a_prometheus_follows_the_plan_it_is_given():
+    import httpx
+    from textual.app import App
+
+    from bench.fleet_fixture import mock_prometheus
+    from tui.widgets.fleet import FleetPane
+
+    pane = FleetPane.for_prometheus("http://prom.test:9090", lookback_s=600, id="fleet")
+    pane._query.transport = httpx.MockTransport(mock_prometheus(fleet_results(4, 2, now=time.time()),
+                                                                pane._query.queries))
+
+    class Host(App):
+        def compose(self):
+            yield pane
+
+    app = Host()
+    async with app.run_test(size=(140, 30)) as pilot:
+        pilot.app.pane = pane  # for refreshed()
+        await refreshed(pilot)
+        assert pane.snapshot.need is None and len(pane.snapshot.hosts) == 4
+        pane.set_need(PlanNeed(10 * GIB, 1, "h100-sxm-80gb"))
+        await refreshed(pilot, 2)
+        assert pane.snapshot.need == PlanNeed(10 * GIB, 1, "h100-sxm-80gb")
+        assert pane.snapshot.replicas > 0
+        assert "replicas today" in str(app.query_one("#fleet-fits").render())

@@ -24,7 +24,17 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from engine.telemetry.fleet import GIB, SEVERITY_RANK, FleetError, FleetGpu, FleetHost, FleetSnapshot, HostFit
+from engine.telemetry.fleet import (
+    GIB,
+    SEVERITY_RANK,
+    FleetError,
+    FleetGpu,
+    FleetHost,
+    FleetQuery,
+    FleetSnapshot,
+    HostFit,
+    PlanNeed,
+)
 from engine.telemetry.fleet_text import age_text
 
 from .fleet_table import FleetTable
@@ -66,6 +76,14 @@ def _short_model(name: str | None) -> str:
     return "-" if not name else name.removeprefix("NVIDIA ")
 
 
+def plan_need(plan: object) -> PlanNeed:
+    """What one replica of a Plan needs on the fleet: the serving engine's memory budget free on
+    each of TP x PP GPUs of the plan's GPU kind (as the monitor's "fits here")."""
+    inputs = plan.inputs  # type: ignore[attr-defined]
+    gpus = max(1, inputs.tensor_parallel * inputs.pipeline_parallel)
+    return PlanNeed(int(round(plan.memory.budget_bytes)), gpus, inputs.gpu.id)  # type: ignore[attr-defined]
+
+
 class FleetPane(Widget, can_focus=False):
     """Public API: `show(snapshot)`, `refresh_now()`, `snapshot`, `error`, `expanded`."""
 
@@ -100,6 +118,8 @@ class FleetPane(Widget, can_focus=False):
         super().__init__(name=name, id=id, classes=classes)
         self.source = source
         self.interval_s = interval_s
+        self.need: PlanNeed | None = None
+        self._query: FleetQuery | None = None
         self.snapshot: FleetSnapshot | None = None
         self.error: str | None = None
         self.expanded: set[str] = set()
@@ -108,6 +128,27 @@ class FleetPane(Widget, can_focus=False):
         self._busy = False
         self._pending = False
         self._fits: dict[str, HostFit] = {}
+
+    @classmethod
+    def for_prometheus(cls, url: str, *, lookback_s: int = 3600, interval_s: float = 5.0,
+                       need: PlanNeed | None = None, **kw: object) -> "FleetPane":
+        """A pane that asks `url` itself (the app's Fleet tab); `set_need()` follows the plan."""
+        query = FleetQuery(url, lookback_s=lookback_s)
+        pane = cls(None, interval_s=interval_s, **kw)  # type: ignore[arg-type]
+        pane._query = query
+        pane.need = need
+        pane.source = lambda: query.snapshot(pane.need)
+        return pane
+
+    def set_need(self, need: PlanNeed | None) -> None:
+        """The plan changed: "fits where" answers for the new one at the next refresh (now)."""
+        if need != self.need:
+            self.need = need
+            self.refresh_now()
+
+    def on_unmount(self) -> None:
+        if self._query is not None:
+            self._query.close()
 
     def compose(self) -> ComposeResult:
         yield Static("Fleet: waiting for the first answer from Prometheus…", id="fleet-summary")
