@@ -119,3 +119,23 @@ def test_the_sessions_fleet_table_names_the_prometheus(capsys, recorded, tmp_pat
     assert json.loads(out)["prometheus"] == "http://prom.example:9090"
     code, out, err = run(capsys, "fleet", "--once")
     assert code == 2 and "give --prometheus URL" in err
+
+
+def test_watch_metrics_serves_the_apps_own_samples_and_its_plans_fit():
+    from engine.telemetry.simulated import SimulatedBackend
+    from tui.cli import plan_from_text
+    from tui.fleet_cli import follow_plan, serve_watch_metrics
+
+    with pytest.raises(ValueError, match="--allow-remote"):
+        serve_watch_metrics(SimulatedBackend(n_gpus=1), "0.0.0.0:0")
+    backend, server = serve_watch_metrics(SimulatedBackend(n_gpus=2, start_time=0.0), "127.0.0.1:0")
+    try:
+        plan = plan_from_text((ROOT / "sessions/examples/default.toml").read_text(), "default.toml")
+        follow_plan(server, lambda: plan)
+        assert "DCGM_FI_DEV_GPU_UTIL" not in httpx.get(server.url, timeout=5).text  # nothing sampled yet
+        sample = backend.sample()  # what the app's sampler thread does each tick
+        text = httpx.get(server.url, timeout=5).text
+        assert f'DCGM_FI_DEV_FB_FREE{{' in text and sample.gpus[0].uuid in text
+        assert "gpuplan_fits_here{" in text
+    finally:
+        server.stop()

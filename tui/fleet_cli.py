@@ -240,3 +240,36 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_text(snap))
     return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------
+# watch --metrics: the app's own sampler feeds /metrics
+# ------------------------------------------------------------------------------------------
+
+
+def serve_watch_metrics(backend: Any, listen: str, *, allow_remote: bool = False) -> tuple[Any, Any]:
+    """Wrap the app's telemetry backend so each sample it takes is also served on `listen`, and
+    start the server. Returns (backend for the app, server to stop on exit). ValueError for a
+    malformed or refused address (a non-loopback one without allow_remote), OSError if taken."""
+    from engine.telemetry.exporter import LatestSample, MetricsServer, PublishingBackend
+
+    latest = LatestSample()
+    server = MetricsServer(latest, listen, allow_remote=allow_remote)
+    if server.warning:
+        print(f"gpuplan watch: {server.warning}", file=sys.stderr)
+    server.start()
+    return PublishingBackend(backend, latest), server
+
+
+def follow_plan(server: Any, plan_of: Callable[[], Any]) -> None:
+    """Export "fits here" for whatever plan `plan_of()` returns when a sample arrives."""
+    from engine.telemetry.fits import fits_here
+
+    def fits(sample: Any) -> Any:
+        p = plan_of()
+        if p is None:
+            return None
+        tp = max(1, p.inputs.tensor_parallel * p.inputs.pipeline_parallel)
+        return fits_here(int(round(p.memory.budget_bytes)), tp, sample)
+
+    server.latest.fits = fits

@@ -343,6 +343,7 @@ class MetricsServer:
 
     def __init__(self, latest: LatestSample, listen: str = DEFAULT_LISTEN, *, allow_remote: bool = False,
                  hostname: str | None = None) -> None:
+        self.latest = latest
         self.host, self.port = parse_listen(listen)
         self.warning = check_bind(self.host, allow_remote)
         self.registry = CollectorRegistry(auto_describe=False)
