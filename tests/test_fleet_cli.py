@@ -139,3 +139,28 @@ def test_watch_metrics_serves_the_apps_own_samples_and_its_plans_fit():
         assert "gpuplan_fits_here{" in text
     finally:
         server.stop()
+
+
+def test_gpuplan_watch_metrics_serves_what_the_apps_sampler_takes(monkeypatch):
+    """`gpuplan watch --simulate 2 --metrics ADDR`: the app gets the publishing backend, the server
+    answers while the app runs and is stopped when it exits. (The app itself is replaced by a stub
+    that takes one sample, as its sampler thread would, and scrapes.)"""
+    from tui import app as app_mod
+
+    port = free_port()
+    scraped: list[str] = []
+
+    def fake_run(self, mouse=True):
+        self._backend.sample()
+        scraped.append(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+        return 0
+
+    monkeypatch.setattr(app_mod.GpuPlanApp, "run", fake_run)
+    code = app_mod.run_app(None, monitor_first=True, simulate=2, metrics=f"127.0.0.1:{port}")
+    assert code == 0
+    assert "DCGM_FI_DEV_GPU_UTIL{" in scraped[0] and 'gpuplan_telemetry_up{' in scraped[0]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    # a refused address is bad input (exit 2 in the CLI), before any UI starts
+    with pytest.raises(cli.BadInput, match="--allow-remote"):
+        app_mod.run_app(None, simulate=1, metrics="0.0.0.0:0")

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--replay", type=Path, metavar="TRACE", help="play a recorded trace instead of NVML")
     src.add_argument("--simulate", type=int, metavar="N", help="N simulated GPUs instead of NVML")
     wa.add_argument("--record", type=Path, metavar="TRACE", help="record the samples to a JSON-lines trace")
+    wa.add_argument("--metrics", metavar="ADDR", help="also serve the samples as Prometheus /metrics on HOST:PORT")
+    wa.add_argument("--allow-remote", action="store_true", help="allow a --metrics address other than loopback")
     wa.add_argument("--no-mouse", action="store_true", help=argparse.SUPPRESS)
 
     pl = sub.add_parser("plan", help="print the plan for a session file (headless)")
@@ -191,6 +193,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
         simulate=getattr(args, "simulate", None),
         record=getattr(args, "record", None),
         mouse=not args.no_mouse,
+        metrics=getattr(args, "metrics", None),
+        allow_remote=getattr(args, "allow_remote", False),
     )
 
 
