@@ -533,6 +533,9 @@ class GpuPlanApp(App[int]):
                 pane.show(report)
         if self.monitor_pane is not None:
             self.monitor_pane.set_plan(message.plan)
+        from .widgets.fleet import sync_fleet_tab  # a Fleet tab while the session names a Prometheus
+
+        sync_fleet_tab(self.query_one(TabbedContent), message.session, message.plan)
         if not self._panes_mounted:
             self.call_after_refresh(self._mount_other_panes)
         if self.resolve_errors:

@@ -172,3 +172,43 @@ async def test_a_pane_on_a_prometheus_follows_the_plan_it_is_given():
         assert pane.snapshot.need == PlanNeed(10 * GIB, 1, "h100-sxm-80gb")
         assert pane.snapshot.replicas > 0
         assert "replicas today" in str(app.query_one("#fleet-fits").render())
+
+
+async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp_path, monkeypatch):
+    import httpx
+
+    from bench.fleet_fixture import mock_prometheus
+    from engine.telemetry import fleet as fleet_mod
+
+    from .conftest import SESSION, make_app, settle
+
+    results = fleet_results(5, 8, now=time.time(), stale_every=0)
+    real_init = fleet_mod.FleetQuery.__post_init__
+
+    def post_init(self):
+        real_init(self)
+        self.transport = httpx.MockTransport(mock_prometheus(results, self.queries))
+
+    monkeypatch.setattr(fleet_mod.FleetQuery, "__post_init__", post_init)
+    path = tmp_path / "s.toml"
+    path.write_text(SESSION + '\n[fleet]\nprometheus = "http://prom.example:9090"\nlookback = "30m"\n')
+    app = make_app(path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        from textual.widgets import TabbedContent
+
+        from tui.widgets.fleet import FleetPane
+
+        tabs = app.query_one(TabbedContent)
+        assert tabs.get_tab("fleet-tab") is not None
+        pane = app.query_one(FleetPane)
+        pilot.app.pane = pane
+        await refreshed(pilot)
+        assert len(pane.snapshot.hosts) == 5
+        need = pane.snapshot.need
+        assert need is not None and need.gpus_per_replica == 4 and need.gpu == "h100-sxm-80gb"  # the session's TP=4
+        assert need.per_gpu_bytes == round(app.plan.memory.budget_bytes)
+        tabs.active = "fleet-tab"
+        await pilot.pause()
+        assert "replicas today" in str(app.query_one("#fleet-fits").render())
+

@@ -353,3 +353,33 @@ class FleetPane(Widget, can_focus=False):
     def on_fleet_table_selected(self, event: FleetTable.Selected) -> None:
         event.stop()
         self.action_toggle_host()
+
+
+FLEET_TAB_ID = "fleet-tab"
+
+
+def sync_fleet_tab(tabs: object, session: object, plan: object | None) -> FleetPane | None:
+    """Keep an app's Fleet tab in step with the session: added when the session names a
+    Prometheus in its [fleet] table, re-pointed when that changes, removed when it goes away; its
+    "fits where" follows the newest plan. `tabs` is the app's TabbedContent. Returns the pane."""
+    from textual.widgets import TabPane
+
+    from engine.telemetry.fleet import parse_duration
+
+    fleet = getattr(session, "fleet", None)
+    existing = tabs.query(f"#{FLEET_TAB_ID}")  # type: ignore[attr-defined]
+    pane = existing.first().query_one(FleetPane) if existing else None
+    want = (fleet.prometheus, parse_duration(fleet.lookback)) if fleet is not None else None
+    if pane is not None and (want is None or (pane._query.url, pane._query.lookback_s) != (  # type: ignore[union-attr]
+            want[0].rstrip("/"), want[1])):
+        tabs.remove_pane(FLEET_TAB_ID)  # type: ignore[attr-defined]
+        pane = None
+    if want is None:
+        return None
+    need = plan_need(plan) if plan is not None else None
+    if pane is None:
+        pane = FleetPane.for_prometheus(want[0], lookback_s=want[1], need=need, id="fleet-pane")
+        tabs.add_pane(TabPane("Fleet", pane, id=FLEET_TAB_ID))  # type: ignore[attr-defined]
+    else:
+        pane.set_need(need)
+    return pane
