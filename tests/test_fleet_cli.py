@@ -145,13 +145,13 @@ def test_gpuplan_watch_metrics_serves_what_the_apps_sampler_takes(monkeypatch):
     """`gpuplan watch --simulate 2 --metrics ADDR`: the app gets the publishing backend, the server
     answers while the app runs and is stopped when it exits. (The app itself is replaced by a stub
     that takes one sample, as its sampler thread would, and scrapes.)"""
-    from tui import app as app_mod
+    from tui import launch as app_mod
 
     port = free_port()
     scraped: list[str] = []
 
     def fake_run(self, mouse=True):
-        self._backend.sample()
+        self.telemetry_link.backend.sample()
         scraped.append(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
         return 0
 

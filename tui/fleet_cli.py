@@ -18,13 +18,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, Callable
 
-# as in tui/cli.py (not imported from there: cli.py imports this module)
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
-
-
-class BadInput(Exception):
-    """A user error; the message names the option or file and what is wrong with it."""
-
+from .errors import EXIT_BAD_INPUT, EXIT_OK, BadInput
 
 def _exits_2_on_bad_input(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     @wraps(fn)
