@@ -14,6 +14,7 @@ per host or GPU:
 - `lost`: GPUs gpuplan's exporter reports as lost or erroring (dcgm-exporter drops those);
 - `live`: the newest sample time per host, as Prometheus sees it now (a stopped target leaves
   this vector within a scrape, through Prometheus's staleness markers);
+- `down`: hosts whose gpuplan exporter runs but cannot read its GPUs (no driver, NVML failing);
 - `seen`: the newest sample time per host over the lookback window (a subquery over `timestamp()`;
   exact to one subquery step), so a stale host shows the time since its last sample;
 - `seen_gpuplan`: the same, exact, from gpuplan's exporter's own `gpuplan_sample_timestamp_seconds`
@@ -42,6 +43,7 @@ from engine.telemetry.samples import GpuSample, HostSample, XidEvent, decode_clo
 GIB = 1 << 30
 MIB = 1 << 20
 SEVERITY_RANK = {"critical": 2, "warn": 1}
+RULE_TELEMETRY_DOWN = "telemetry_down"  # host-level: gpuplan_telemetry_up == 0
 
 # per-GPU gauges (dcgm-exporter names without the DCGM_FI_DEV_ prefix): only what the table, the
 # health rules and "fits where" read, since at 8,000 GPUs each field is 8,000 more series to parse.
@@ -67,7 +69,9 @@ def build_queries(lookback_s: int, step_s: int) -> dict[str, str]:
         "signals": f"max by (Hostname, gpu, field) ({_by_field(_fields_selector(SIGNAL_FIELDS))} > 0)",
         "identity": f"group by (Hostname, gpu, UUID, modelName) (last_over_time({ANCHOR}[{lb}]))",
         "lost": 'max by (Hostname, gpu, UUID, modelName, state) (gpuplan_gpu_state{state!="ok"})',
-        "live": f"max by (Hostname) (timestamp({ANCHOR}))",
+        # a host whose GPUs are all lost, or whose exporter cannot read them, still reports
+        "live": f"max by (Hostname) (timestamp({ANCHOR}) or timestamp(gpuplan_sample_timestamp_seconds))",
+        "down": "max by (Hostname) (gpuplan_telemetry_up == 0)",
         "seen": f"max by (Hostname) (max_over_time(timestamp({ANCHOR})[{lb}:{step_s}s]))",
         "seen_gpuplan": f"max by (Hostname) (max_over_time(gpuplan_sample_timestamp_seconds[{lb}]))",
     }
@@ -497,6 +501,8 @@ def build_snapshot(
         if host and v is not None:
             seen[host] = max(v, seen.get(host, v))
 
+    down = {s.get("metric", {}).get("Hostname") for s in results.get("down", ())}
+
     by_host: dict[str, list[FleetGpu]] = {}
     for (host, _), d in gpus.items():
         if "mem_total_bytes" not in d and "mem_used_bytes" in d and "mem_free_bytes" in d:
@@ -530,6 +536,9 @@ def build_snapshot(
                 gpus=tuple(g.to_sample(last or now) for g in host_gpus),
             )
             alerts = tuple(_fleet_alert(host, a) for a in evaluate(sample, thresholds))
+            if host in down:
+                alerts = (FleetAlert(host, None, RULE_TELEMETRY_DOWN, "critical",
+                                     f"{host}: its exporter runs but cannot read the GPUs (see its log)"),) + alerts
         hosts.append(FleetHost(host, tuple(host_gpus), stale, last, age, alerts))
         if need is not None and sample is not None:
             fit = _host_fit(host, host_gpus, sample, need)

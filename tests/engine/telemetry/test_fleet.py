@@ -213,3 +213,17 @@ def test_parse_duration():
     for bad in ("", "1x", "h", "0s", "5m 3s"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_a_host_with_only_lost_gpus_or_broken_telemetry_is_live_and_alerting():
+    r = {k: [] for k in QUERIES}
+    r["identity"].append(vec({"Hostname": "e", "gpu": "0", "UUID": "GPU-e0", "modelName": "NVIDIA H100"}, 1))
+    r["lost"].append(vec({"Hostname": "e", "gpu": "0", "UUID": "GPU-e0", "modelName": "NVIDIA H100",
+                          "state": "lost"}, 1))
+    r["live"] += [vec({"Hostname": "e"}, NOW - 1), vec({"Hostname": "f"}, NOW - 1)]
+    r["down"].append(vec({"Hostname": "f"}, 0))
+    snap = build_snapshot(r, now=NOW)
+    e, f = snap.host("e"), snap.host("f")
+    assert not e.stale and e.gpus[0].state == "lost"
+    assert [(a.rule, a.severity) for a in e.alerts] == [("gpu_lost", "critical")]
+    assert not f.stale and f.worst_alert.rule == "telemetry_down" and f.worst_alert.message.startswith("f: ")
