@@ -190,6 +190,7 @@ async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp
         self.transport = httpx.MockTransport(mock_prometheus(results, self.queries))
 
     monkeypatch.setattr(fleet_mod.FleetQuery, "__post_init__", post_init)
+    monkeypatch.setattr("tui.widgets.fleet.FLEET_TAB_INTERVAL_S", 3600.0)  # no tick during the test
     path = tmp_path / "s.toml"
     path.write_text(SESSION + '\n[fleet]\nprometheus = "http://prom.example:9090"\nlookback = "30m"\n')
     app = make_app(path)
@@ -208,7 +209,10 @@ async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp
         need = pane.snapshot.need
         assert need is not None and need.gpus_per_replica == 4 and need.gpu == "h100-sxm-80gb"  # the session's TP=4
         assert need.per_gpu_bytes == round(app.plan.memory.budget_bytes)
+        while pane._busy:  # let any refresh the plan asked for finish
+            await pilot.pause(0.01)
+        before = pane.refreshes
         tabs.active = "fleet-tab"
-        await pilot.pause()
+        await refreshed(pilot, before + 1)  # shown again: it asks at once, not at the next tick
         assert "replicas today" in str(app.query_one("#fleet-fits").render())
 

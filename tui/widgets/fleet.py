@@ -158,7 +158,17 @@ class FleetPane(Widget, can_focus=False):
     def on_mount(self) -> None:
         if self.source is not None:
             self.refresh_now()
-            self.set_interval(self.interval_s, self.refresh_now)
+            self.set_interval(self.interval_s, self._tick)
+
+    def _tick(self) -> None:
+        # a Fleet tab in the background asks nothing (1,000 hosts cost a core for a while);
+        # it refreshes the moment it is shown again
+        if self.region.width and self.region.height:
+            self.refresh_now()
+
+    def on_show(self) -> None:
+        if self.snapshot is not None:
+            self.refresh_now()
 
     # ---- refreshing (coalesced) ------------------------------------------------------------
 
@@ -356,6 +366,7 @@ class FleetPane(Widget, can_focus=False):
 
 
 FLEET_TAB_ID = "fleet-tab"
+FLEET_TAB_INTERVAL_S = 5.0  # seconds between refreshes while the tab is shown
 
 
 def sync_fleet_tab(tabs: object, session: object, plan: object | None) -> FleetPane | None:
@@ -378,7 +389,8 @@ def sync_fleet_tab(tabs: object, session: object, plan: object | None) -> FleetP
         return None
     need = plan_need(plan) if plan is not None else None
     if pane is None:
-        pane = FleetPane.for_prometheus(want[0], lookback_s=want[1], need=need, id="fleet-pane")
+        pane = FleetPane.for_prometheus(want[0], lookback_s=want[1], need=need, interval_s=FLEET_TAB_INTERVAL_S,
+                                        id="fleet-pane")
         tabs.add_pane(TabPane("Fleet", pane, id=FLEET_TAB_ID))  # type: ignore[attr-defined]
     else:
         pane.set_need(need)
