@@ -83,12 +83,6 @@ def add_fleet_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def _plan_need(path: Path) -> tuple[int, int, str]:
-    """(bytes free per GPU, GPUs per replica, GPU id) of a session's plan."""
-    need = _session_plan(path)
-    return need[0], need[1], need[2]
-
-
 def _session_plan(path: Path) -> tuple[int, int, str, Any]:
     """(bytes free per GPU, GPUs per replica, GPU id, the session's [fleet] table or None)."""
     from catalogs.loader import CatalogError, load_catalog
@@ -130,7 +124,7 @@ def cmd_exporter(args: argparse.Namespace) -> int:
     if args.session is not None:
         from engine.telemetry.fits import fits_here
 
-        need, tp, _ = _plan_need(args.session)
+        need, tp, _, _ = _session_plan(args.session)
         fits = lambda s: fits_here(need, tp, s)  # noqa: E731
     latest = LatestSample(fits=fits)
     try:
@@ -151,7 +145,7 @@ def cmd_exporter(args: argparse.Namespace) -> int:
     else:
         try:
             backend = create_backend(replay=args.replay)
-        except BackendUnavailable as exc:
+        except (BackendUnavailable, OSError, ValueError) as exc:
             raise BadInput(str(exc)) from None
 
     stop = threading.Event()
