@@ -288,6 +288,7 @@ def search(
     w_cache: dict[tuple[str, int, int], float] = {}
     kv_cache: dict[tuple[str, str, int, int], tuple[float, float]] = {}
     act_cache: dict[int, float] = {}
+    ovh_cache: dict[tuple[int, int], float] = {}
     layout_cache: dict[tuple[int, int], list[str]] = {}
 
     def weights_b(w: str, tp: int, pp: int) -> float:
@@ -316,7 +317,9 @@ def search(
     def raw_pool(gpu: GpuSpec, engine: str, w: float, tp: int, pp: int) -> tuple[float, float]:
         """(KV pool before block rounding, what the engine may use), as engine/memory.py carves it."""
         total, frac = gpu.memory_bytes, serving.memory_fraction
-        ovh = non_torch_bytes(tp, pp)
+        ovh = ovh_cache.get((tp, pp))
+        if ovh is None:
+            ovh = ovh_cache[(tp, pp)] = non_torch_bytes(tp, pp)
         if engine == "sglang":
             return total * frac - w - ovh, total * frac
         if engine == "trtllm":
@@ -329,14 +332,13 @@ def search(
     for gpu in pool:
         price = _price_for(inputs, gpu, prices, today)
         server = inputs.server if gpu.id == inputs.gpu.id else None
-        layouts = [(tp, inputs.pipeline_parallel if options.keep_parallel else 1) for tp in tps]
-        if not options.keep_parallel:
-            layouts += _pipeline_layouts(gpu, tps, weights_b, raw_pool, engines_of[gpu.id], inputs, options)
+        single = [(tp, inputs.pipeline_parallel if options.keep_parallel else 1) for tp in tps]
         w_opts = (inputs.weights,) if options.keep_weights else weight_options(inputs, gpu)
         k_opts = (inputs.kv_cache,) if options.keep_kv_cache else kv_options(gpu)
-        for tp, pp in layouts:
-            problems = layout(tp, pp)
-            for w in w_opts:
+        for w in w_opts:
+            layouts = single if options.keep_parallel else single + _pipeline_layout(gpu, w, tps, weights_b, raw_pool, engines_of[gpu.id], spec.num_layers)
+            for tp, pp in layouts:
+                problems = layout(tp, pp)
                 wb = weights_b(w, tp, pp)
                 for kv in k_opts:
                     seq_avg, seq_max = seq_b(kv, w, tp, pp)
@@ -452,17 +454,14 @@ def _price_for(inputs: PlanInputs, gpu: GpuSpec, prices: Mapping[str, tuple[Pric
     return choice
 
 
-def _pipeline_layouts(gpu, tps, weights_b, raw_pool, engines, inputs: PlanInputs, options) -> list[tuple[int, int]]:
-    """Pipeline parallel only where no single-node layout holds the weights: the smallest PP
-    (with the widest TP) that leaves room for a KV cache in some format."""
-    widest = max(tps)
-    w_opts = (inputs.weights,) if options.keep_weights else weight_options(inputs, gpu)
-    if any(raw_pool(gpu, e, weights_b(w, tp, 1), tp, 1)[0] > 0 for tp in tps for w in w_opts for e in engines):
+def _pipeline_layout(gpu, weights, tps, weights_b, raw_pool, engines, num_layers: int) -> list[tuple[int, int]]:
+    """Pipeline parallel only where no single-node layout holds the weights in this format: the
+    smallest PP (with the widest TP) that leaves room for a KV cache."""
+    if any(raw_pool(gpu, e, weights_b(weights, tp, 1), tp, 1)[0] > 0 for tp in tps for e in engines):
         return []
-    for pp in range(2, MAX_PIPELINE + 1):
-        if pp > inputs.model.num_layers:
-            break
-        if any(raw_pool(gpu, e, weights_b(w, widest, pp), widest, pp)[0] > 0 for w in w_opts for e in engines):
+    widest = max(tps)
+    for pp in range(2, min(MAX_PIPELINE, num_layers) + 1):
+        if any(raw_pool(gpu, e, weights_b(weights, widest, pp), widest, pp)[0] > 0 for e in engines):
             return [(widest, pp)]
     return []
 
@@ -533,15 +532,16 @@ def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_l
 
 def _rank_key(c: Candidate) -> tuple:
     order = STATUS_ORDER[c.status]
+    ident = (c.gpu, c.tensor_parallel, c.pipeline_parallel, c.weights, c.kv_cache, c.engine)
     if c.status == "feasible":
-        return (order, c.cost_per_hour, c.cost_per_million_output_tokens or math.inf, c.gpus or 0, c.itl_ms or math.inf, c.label)
+        return (order, c.cost_per_hour, c.cost_per_million_output_tokens or math.inf, c.gpus or 0, c.itl_ms or math.inf, ident)
     if c.status == "price-unknown":
-        return (order, c.gpus_provisioned or 0, c.itl_ms or math.inf, 0.0, 0, c.label)
+        return (order, c.gpus_provisioned or 0, c.itl_ms or math.inf, 0.0, 0, ident)
     if c.status in ("pruned", "too-many-gpus"):
-        return (order, c.cost_lower_bound or math.inf, 0.0, 0, 0.0, c.label)
+        return (order, c.cost_lower_bound or math.inf, 0.0, 0, 0.0, ident)
     if c.status == "sla":
-        return (order, c.sla_miss or math.inf, c.cost_per_hour or math.inf, 0, 0.0, c.label)
-    return (order, 0.0, 0.0, 0, 0.0, c.label)
+        return (order, c.sla_miss or math.inf, c.cost_per_hour or math.inf, 0, 0.0, ident)
+    return (order, 0.0, 0.0, 0, 0.0, ident)
 
 
 def _message(inputs: PlanInputs, ranked: Sequence[Candidate], winner: Candidate | None, nearest: Candidate | None) -> str:

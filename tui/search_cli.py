@@ -81,7 +81,7 @@ def options_from_args(args: argparse.Namespace, catalog: Catalog) -> SearchOptio
             try:
                 gpu_ids.append(catalog.gpus.resolve(gid))
             except KeyError as exc:
-                raise BadInput(f"--gpu: {exc.args[0] if exc.args else exc}") from None
+                raise BadInput(f"--gpu: {exc}") from None
         gpu_ids = tuple(gpu_ids)
     if args.max_gpus is not None and args.max_gpus < 1:
         raise BadInput(f"--max-gpus: must be at least 1, got {args.max_gpus}")
