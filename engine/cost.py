@@ -38,13 +38,31 @@ def _describe(p: PriceSpec, expired: bool, how: str) -> str:
     return f"catalog {p.id} ({p.provider}, {p.pricing}, {p.source_date or 'undated'}{stale}){how}"
 
 
-def choose_price(costs: CostInputs, prices: tuple[PriceSpec, ...], today: str | None = None) -> PriceChoice:
-    """The session's own price wins; else the named provider's price (current on-demand first,
-    then any current tier, newest first); else the median of the GPU's current on-demand catalog
-    prices (any current price when none is on-demand); an expired price only when nothing
-    current exists, flagged as such; else unknown."""
+DEFAULT_AMORTIZATION_YEARS = 3.0  # typical straight-line write-off of GPU servers
+HOURS_PER_YEAR = 8760.0
+
+
+def owned_price(costs: CostInputs, gpu_kw: float | None) -> PriceChoice:
+    """Owned hardware per GPU-hour: capex written off straight-line over the amortisation period,
+    plus the GPU's share of its node's power at the data hall's PUE and energy price."""
+    years = costs.amortization_years or DEFAULT_AMORTIZATION_YEARS
+    capital = (costs.capex or 0.0) / (years * HOURS_PER_YEAR)
+    energy = (gpu_kw or 0.0) * costs.pue * costs.energy_price_kwh
+    power = f" + {gpu_kw:.2f} kW x PUE {costs.pue:g} x ${costs.energy_price_kwh:g}/kWh" if gpu_kw else " (power unknown: energy not counted)"
+    return PriceChoice(capital + energy, f"owned: capex ${costs.capex:,.0f} over {years:g} years{power}", "owned")
+
+
+def choose_price(costs: CostInputs, prices: tuple[PriceSpec, ...], today: str | None = None,
+                 gpu_kw: float | None = None) -> PriceChoice:
+    """The session's own price wins; else owned hardware ([costs] capex; `gpu_kw`: one GPU's share
+    of its node's power); else the named provider's price (current on-demand first, then any
+    current tier, newest first); else the median of the GPU's current on-demand catalog prices
+    (any current price when none is on-demand); an expired price only when nothing current
+    exists, flagged as such; else unknown."""
     if costs.price_per_gpu_hour is not None:
         return PriceChoice(costs.price_per_gpu_hour, "session [costs] price_per_gpu_hour", "session")
+    if costs.capex is not None:
+        return owned_price(costs, gpu_kw)
     day = today or _today()
     priced = [p for p in prices if p.representative is not None]
     if costs.provider:

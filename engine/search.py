@@ -113,7 +113,8 @@ class Candidate:
     @property
     def label(self) -> str:
         pp = f"xPP{self.pipeline_parallel}" if self.pipeline_parallel > 1 else ""
-        return f"{self.gpu} TP{self.tensor_parallel}{pp} {self.weights}/{self.kv_cache} {self.engine}"
+        owned = " (owned)" if self.price_kind == "owned" else ""
+        return f"{self.gpu}{owned} TP{self.tensor_parallel}{pp} {self.weights}/{self.kv_cache} {self.engine}"
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "curve"}
@@ -329,9 +330,7 @@ def search(
 
     # Enumerate, with the cheap fit check and the cost bound.
     cfgs: list[_Cfg] = []
-    for gpu in pool:
-        price = _price_for(inputs, gpu, prices, today)
-        server = inputs.server if gpu.id == inputs.gpu.id else None
+    for gpu, price, server in _offers(inputs, pool, prices, today):
         single = [(tp, inputs.pipeline_parallel if options.keep_parallel else 1) for tp in tps]
         w_opts = (inputs.weights,) if options.keep_weights else weight_options(inputs, gpu)
         k_opts = (inputs.kv_cache,) if options.keep_kv_cache else kv_options(gpu)
@@ -436,16 +435,32 @@ def _gpu_pool(inputs: PlanInputs, gpus: Sequence[GpuSpec], options: SearchOption
     return pool
 
 
-def _price_for(inputs: PlanInputs, gpu: GpuSpec, prices: Mapping[str, tuple[PriceSpec, ...]], today: str | None) -> PriceChoice:
-    """The session's own price belongs to the session's GPU; a [costs] provider applies wherever
-    it lists the GPU; elsewhere the catalog default."""
-    if gpu.id == inputs.gpu.id:
-        listed = inputs.prices or prices.get(gpu.id, ())
-        choice = choose_price(inputs.costs, listed, today)
-        if choice.per_gpu_hour is not None or inputs.costs.price_per_gpu_hour is not None:
-            return choice
-    listed = prices.get(gpu.id, ())
-    costs = dataclasses.replace(inputs.costs, price_per_gpu_hour=None)
+def _offers(inputs: PlanInputs, pool: Sequence[GpuSpec], prices: Mapping[str, tuple[PriceSpec, ...]],
+            today: str | None) -> list[tuple[GpuSpec, PriceChoice, ServerSpec | None]]:
+    """Each GPU with the price to plan it at and the server it sits in. The session's own price
+    (or owned hardware, [costs] capex) belongs to the session's GPU, whose server it keeps; owned
+    GPUs are offered rented too. A [costs] provider applies wherever it lists the GPU; elsewhere
+    the catalog default."""
+    out = []
+    gpn = inputs.node_gpus
+    for gpu in pool:
+        rented = _catalog_price(inputs, gpu, prices.get(gpu.id, ()), today)
+        if gpu.id != inputs.gpu.id:
+            out.append((gpu, rented, None))
+            continue
+        node = node_power(gpu, inputs.server, gpn, inputs.costs)
+        own = choose_price(inputs.costs, inputs.prices or prices.get(gpu.id, ()), today,
+                           gpu_kw=node.kw / gpn if node.kw else None)
+        if own.per_gpu_hour is None and inputs.costs.price_per_gpu_hour is None and inputs.costs.capex is None:
+            own = rented
+        out.append((gpu, own, inputs.server))
+        if own.kind == "owned" and rented.per_gpu_hour is not None:
+            out.append((gpu, rented, inputs.server))
+    return out
+
+
+def _catalog_price(inputs: PlanInputs, gpu: GpuSpec, listed: tuple[PriceSpec, ...], today: str | None) -> PriceChoice:
+    costs = dataclasses.replace(inputs.costs, price_per_gpu_hour=None, capex=None)
     choice = choose_price(costs, listed, today)
     if choice.per_gpu_hour is None and costs.provider:
         fallback = choose_price(dataclasses.replace(costs, provider=None), listed, today)
@@ -532,7 +547,7 @@ def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_l
 
 def _rank_key(c: Candidate) -> tuple:
     order = STATUS_ORDER[c.status]
-    ident = (c.gpu, c.tensor_parallel, c.pipeline_parallel, c.weights, c.kv_cache, c.engine)
+    ident = (c.gpu, c.price_kind, c.tensor_parallel, c.pipeline_parallel, c.weights, c.kv_cache, c.engine)
     if c.status == "feasible":
         return (order, c.cost_per_hour, c.cost_per_million_output_tokens or math.inf, c.gpus or 0, c.itl_ms or math.inf, ident)
     if c.status == "price-unknown":
@@ -622,11 +637,11 @@ def session_edits(inputs: PlanInputs, c: Candidate) -> dict[str, Any]:
         edits["hardware.gpu_spec"] = None
         edits["hardware.server"] = None
         edits["hardware.gpus_per_node"] = c.gpus_per_node
-    if c.price_kind == "session":
-        pass  # the session's own price, for its own GPU: unchanged
+    if c.price_kind in ("session", "owned"):
+        pass  # the session's own price or owned hardware, for its own GPU: unchanged
     elif c.price_kind == "provider":
-        edits["costs.price_per_gpu_hour"] = None
+        edits.update({"costs.price_per_gpu_hour": None, "costs.capex": None, "costs.amortization_years": None})
     else:
-        edits["costs.price_per_gpu_hour"] = None
-        edits["costs.provider"] = None
+        edits.update({"costs.price_per_gpu_hour": None, "costs.provider": None, "costs.capex": None,
+                      "costs.amortization_years": None})
     return edits

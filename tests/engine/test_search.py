@@ -224,3 +224,18 @@ def test_json_candidates_carry_the_contract_fields():
             "output_tokens_per_s_per_gpu", "tokens_per_s_per_user", "ttft_ms", "itl_ms"}
     assert d["candidates"] and all(need <= set(c) for c in d["candidates"])
     assert d["candidates"][0]["feasible"] and d["candidates"][0]["reason"] == ""
+
+
+def test_owned_hardware_is_a_candidate_beside_renting_the_same_gpu():
+    costs = dataclasses.replace(inputs().costs, capex=30_000.0, amortization_years=4.0)
+    inp = dataclasses.replace(inputs(), costs=costs)
+    r = run(inp, gpu_ids=FEW_GPUS)
+    owned = [c for c in r.candidates if c.price_kind == "owned"]
+    rented_h100 = [c for c in r.candidates if c.gpu == "h100-sxm-80gb" and c.price_kind != "owned"]
+    assert owned and rented_h100 and all(c.gpu == "h100-sxm-80gb" for c in owned)
+    # 30,000 / (4 x 8760) h plus 0.7 kW x PUE 1.3 x $0.12/kWh (no server: GPU TDP + host share)
+    per_gpu_kw = (8 * 0.7 + 1.0) / 8
+    assert owned[0].price_per_gpu_hour == pytest.approx(30_000 / (4 * 8760) + per_gpu_kw * 1.3 * 0.12)
+    assert "owned" in owned[0].label and "capex" in owned[0].price_basis
+    others = {c.gpu: c.price_kind for c in r.candidates if c.gpu != "h100-sxm-80gb"}
+    assert "owned" not in others.values()  # capex is the session's GPU only

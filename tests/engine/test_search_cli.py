@@ -48,14 +48,23 @@ def _candidate_figures(c) -> tuple:
             round(c.ttft_ms, 1), round(c.power_kw, 2))
 
 
-@pytest.mark.parametrize("example", ["default", "chat-70b"])
+@pytest.mark.parametrize("example", ["default", "chat-70b", "owned"])
 def test_written_back_candidates_plan_to_the_same_figures(catalog, example):
     from sessions import example_text
 
-    session = parse_session(example_text(example), example)
-    result = search_session(session, catalog, SearchOptions(top=5))
+    if example == "owned":  # the user owns H100s: capex written off over 4 years
+        text = example_text("default").replace("[costs]\n", "[costs]\ncapex = 30000\namortization_years = 4\n")
+    else:
+        text = example_text(example)
+    session = parse_session(text, example)
+    result = search_session(session, catalog, SearchOptions(top=5, exhaustive=example == "owned"))
     assert result.winner is not None
     others = [c for c in result.candidates if c.feasible and c.gpu != result.winner.gpu][:3]
+    if example == "owned":
+        owned = [c for c in result.candidates if c.feasible and c.price_kind == "owned"]
+        rented = [c for c in result.candidates if c.feasible and c.gpu == "h100-sxm-80gb" and c.price_kind != "owned"]
+        assert owned and rented
+        others += [owned[0], rented[0]]
     for c in [result.winner, *others]:
         edited = apply_candidate(session, catalog, c)
         planned = plan(to_plan_inputs(edited, catalog)).to_dict()
