@@ -222,9 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "catalog":
             return _cmd_catalog(args)
         if args.command == "search":
-            from .search_cli import run_search
+            from .search_cli import SearchInputError, run_search
 
-            return run_search(args)
+            try:
+                return run_search(args)
+            except SearchInputError as exc:
+                raise BadInput(str(exc)) from exc
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)

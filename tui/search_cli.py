@@ -13,7 +13,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from catalogs.loader import Catalog
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from sessions.schema import Session
 
 KEEP_CHOICES = ("gpu", "engine", "weights", "kv_cache", "parallel")
+EXIT_OK = 0
+
+
+class SearchInputError(Exception):
+    """Bad input to `gpuplan search` (tui/cli.py turns it into exit code 2)."""
 DEFAULT_TOP = 10
 CSV_FIELDS = (
     "rank", "status", "gpu", "tensor_parallel", "pipeline_parallel", "weights", "kv_cache", "engine", "batch",
@@ -72,8 +77,7 @@ def apply_candidate(session: Session, catalog: Catalog, candidate: Candidate) ->
 def options_from_args(args: argparse.Namespace, catalog: Catalog) -> SearchOptions:
     from engine.search import SearchOptions
 
-    from .cli import BadInput
-
+    BadInput = SearchInputError
     gpu_ids = None
     if args.gpus:
         gpu_ids = []
@@ -102,7 +106,7 @@ def run_search(args: argparse.Namespace) -> int:
     from sessions.examples import default_session_text
     from sessions.io import dump_session, parse_session
 
-    from .cli import EXIT_OK, BadInput
+    BadInput = SearchInputError
 
     if args.default:
         text, filename = default_session_text(), "<default session>"
@@ -225,11 +229,5 @@ def render_text(result: SearchResult, top: int = DEFAULT_TOP) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - convenience
-    from .cli import main as cli_main
-
-    return cli_main(["search", *(argv or sys.argv[1:])])
-
-
-__all__ = ["add_parser", "apply_candidate", "render", "run_search", "search_session"]
+__all__ = ["SearchInputError", "add_parser", "apply_candidate", "render", "run_search", "search_session"]
 
