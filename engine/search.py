@@ -387,8 +387,8 @@ def search(
     for c in priced:
         if not options.exhaustive and len(best_costs) >= top and c.lb is not None and c.lb > best_costs[-1] + 1e-9:
             pruned += 1
-            out.append(_bare(c, "pruned", f"costs at least ${c.lb:,.2f}/h ({c.lb_gpus} GPUs for the sessions alone): "
-                                          f"cannot enter the top {top}"))
+            out.append(_bare(c, "pruned", f"costs at least ${c.lb:,.2f}/h ({c.lb_gpus} GPUs for the sessions alone), "
+                                          f"more than the top {top}"))
             continue
         cand = evaluate(c)
         out.append(cand)

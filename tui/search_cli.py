@@ -183,12 +183,19 @@ def table_rows(result: SearchResult, top: int) -> list[tuple[Candidate, list[str
         pp = f"x{c.pipeline_parallel}" if c.pipeline_parallel > 1 else ""
         rows.append((c, [
             c.gpu, f"{c.tensor_parallel}{pp}", c.weights, c.kv_cache, c.engine, _n(c.batch, "d"), _n(c.replicas, "d"),
-            _n(c.gpus_provisioned, "d"), _n(c.cost_per_hour, ",.2f"), _n(c.cost_per_month, ",.0f"),
+            _n(c.gpus_provisioned, "d"), _cost_cell(c), _n(c.cost_per_month, ",.0f"),
             _n(c.cost_per_million_output_tokens, ",.3f"), _n(c.output_tokens_per_s_per_gpu, ",.0f"),
             _n(c.tokens_per_s_per_user, ",.1f"), _n(c.ttft_ms, ",.0f"), _n(c.itl_ms, ",.1f"), _n(c.power_kw, ",.1f"),
             result.lost_because(c),
         ]))
     return rows
+
+
+def _cost_cell(c: Candidate) -> str:
+    """$/h, or the bound a pruned candidate was dropped at (">=")."""
+    if c.cost_per_hour is None and c.cost_lower_bound is not None and c.status in ("pruned", "too-many-gpus"):
+        return f">={c.cost_lower_bound:,.2f}"
+    return _n(c.cost_per_hour, ",.2f")
 
 
 HEADERS = ("GPU", "TP", "weights", "KV", "engine", "batch", "repl", "GPUs", "$/h", "$/month", "$/Mtok",
