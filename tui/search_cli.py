@@ -38,10 +38,10 @@ CSV_FIELDS = (
 def add_parser(sub: argparse._SubParsersAction) -> None:
     se = sub.add_parser("search", help="search the catalog for the cheapest configuration meeting the SLA (headless)")
     target = se.add_mutually_exclusive_group(required=True)
-    target.add_argument("file", type=Path, nargs="?")
+    target.add_argument("file", type=Path, nargs="?", help="the session file (TOML) whose model and workload to search for")
     target.add_argument("--default", action="store_true", help="search for the embedded default session")
     se.add_argument("--top", type=int, metavar="N", help="rows to show (text: default 10; json/csv: all)")
-    se.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    se.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default text)")
     se.add_argument("--gpu", dest="gpus", action="extend", nargs="+", metavar="ID", help="only these catalog GPUs")
     se.add_argument("--max-gpus", type=int, metavar="N", help="provision at most N GPUs for the fleet")
     se.add_argument("--keep", action="extend", nargs="+", choices=KEEP_CHOICES, default=[],

@@ -72,7 +72,19 @@ async def test_kept_choices_hold_and_the_plot_follows_the_row(session_file):
     app = make_app(session_file, offer_recovery=False)
     async with app.run_test(size=(200, 50)) as pilot:
         pane = await open_search(pilot)
-        app.query_one("#search-table").focus()
+        table = app.query_one("#search-table")
+        table.focus()
+        # A GPU the cost bound pruned still gets its Pareto front when its row is highlighted.
+        row = next(n for n, c in enumerate(pane.rows) if c.status == "pruned")
+        gpu = pane.rows[row].gpu
+        assert gpu not in pane.result.pareto
+        table.move_cursor(row=row)
+        for _ in range(3000):
+            if pane._fronts.get((pane.done_token, gpu)):
+                break
+            await pilot.pause(0.01)
+        else:
+            raise AssertionError("no Pareto front for the highlighted GPU")
         seen = pane.done_token
         await pilot.press("g")  # keep the session's GPU
         pane = await searched(pilot, after=seen)

@@ -75,6 +75,7 @@ class SearchPane(Vertical):
         self._token = 0  # the newest search asked for
         self.done_token = -1  # the newest search shown
         self._undo: Session | None = None
+        self._fronts: dict[tuple[int, str], tuple] = {}  # (search token, GPU) -> Pareto front
 
     def compose(self) -> ComposeResult:
         yield Static("searching...", id="search-summary")
@@ -233,7 +234,9 @@ class SearchPane(Vertical):
         plt.clear_data()
         plt.clear_figure()
         gpu = c.gpu if c is not None else (self.result.winner.gpu if self.result.winner else None)
-        points = self.result.pareto.get(gpu or "", ())
+        points = self.result.pareto.get(gpu or "", ()) or self._fronts.get((self.done_token, gpu), ())
+        if not points and gpu and (self.done_token, gpu) not in self._fronts:
+            self._front_for(gpu)  # pruned before the full model: evaluate this GPU alone
         plt.title(f"Pareto {gpu or '-'}: tok/s/GPU vs tok/s/user")
         if points:
             plt.plot([p.tokens_per_s_per_user for p in points], [p.tokens_per_s_per_gpu for p in points],
@@ -242,6 +245,40 @@ class SearchPane(Vertical):
             plt.scatter([c.tokens_per_s_per_user], [c.output_tokens_per_s_per_gpu], marker="x")
         plt.xlabel("tok/s/user")
         widget.refresh()
+
+
+    def _front_for(self, gpu: str) -> None:
+        """Every layout and format of one GPU, unpruned, for its Pareto front (a worker)."""
+        catalog, inputs, token = getattr(self.app, "catalog", None), self._inputs, self.done_token
+        if catalog is None or inputs is None:
+            return
+        self._fronts[(token, gpu)] = ()
+        options = self._options()
+
+        def run() -> None:
+            import dataclasses
+
+            from engine.search import search
+
+            gpus = [g for g in catalog.gpus.values() if g.id == gpu]
+            prices = {gpu: catalog.prices_for(gpu)}
+            one = dataclasses.replace(options, gpu_ids=(gpu,), exhaustive=True)
+            result = search(inputs, gpus, prices, one)
+            self.post_message(self.FrontReady(gpu, token, result.pareto.get(gpu, ())))
+
+        self.run_worker(run, thread=True, group="search-front", name="search", exit_on_error=False)
+
+    class FrontReady(Message):
+        def __init__(self, gpu: str, token: int, points: tuple) -> None:
+            super().__init__()
+            self.gpu, self.token, self.points = gpu, token, points
+
+    def on_search_pane_front_ready(self, message: FrontReady) -> None:
+        message.stop()
+        self._fronts[(message.token, message.gpu)] = message.points
+        c = self.highlighted()
+        if message.token == self.done_token and c is not None and c.gpu == message.gpu:
+            self._plot(c)
 
 
 def _pareto_plot() -> Any:
