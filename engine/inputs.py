@@ -65,6 +65,10 @@ class CostInputs:
     kw_per_rack: float = 40.0  # power budget of one rack
     rack_units_per_rack: int = 42
     host_base_kw: float = 1.0  # CPUs, memory, NICs, fans of a node when no server is named
+    # Owned hardware: purchase price per GPU (USD, with its share of server and network),
+    # written off over `amortization_years` (None: 3 years); used when no price_per_gpu_hour.
+    capex: float | None = None
+    amortization_years: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,7 @@ def plan(inputs: PlanInputs) -> Plan:
     node = node_power(gpu, inputs.server, gpn, inputs.costs)
     if node.kw is None:
         warnings.append(PlanWarning("power-unknown", "warning", f"power {node.basis}", "hardware.server"))
-    price = choose_price(inputs.costs, inputs.prices)
+    price = choose_price(inputs.costs, inputs.prices, gpu_kw=node.kw / gpn if node.kw else None)
     if price.per_gpu_hour is None:
         warnings.append(PlanWarning("price-unknown", "info", price.basis, "costs.price_per_gpu_hour"))
     if tp * pp > gpn:

@@ -172,6 +172,8 @@ class CostsSection(_Section):
     kw_per_rack: float = Field(default=_C.kw_per_rack, gt=0, le=1e4)
     rack_units_per_rack: int = Field(default=_C.rack_units_per_rack, ge=1, le=1000)
     host_base_kw: float = Field(default=_C.host_base_kw, ge=0, le=1e3)
+    capex: float | None = Field(default=None, gt=0, le=1e9)  # owned: USD per GPU, with its server share
+    amortization_years: float | None = Field(default=None, gt=0, le=50)  # None: 3 years
 
 
 class FleetSection(_Section):

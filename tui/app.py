@@ -384,6 +384,12 @@ class GpuPlanApp(App[int]):
             self._update_header()
             self.request_plan()
 
+    def apply_session(self, session: Session) -> None:
+        """Replace the session by an edited one as a single edit (the Search tab's applied row):
+        the sidebar shows it and it is planned."""
+        self.sidebar.show_session(session.model_dump(mode="python"))
+        self._edit(session)
+
     def _update_header(self) -> None:
         if self.doc is None:
             return

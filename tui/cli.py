@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_exporter_parser(sub)
     add_fleet_parser(sub)
+    from .search_cli import add_parser as add_search_parser  # `gpuplan search` (tui/search_cli.py)
+
+    add_search_parser(sub)
     return p
 
 
@@ -230,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .fleet_cli import cmd_exporter, cmd_fleet
 
             return cmd_exporter(args) if args.command == "exporter" else cmd_fleet(args)
+        if args.command == "search":
+            from .search_cli import SearchInputError, run_search
+
+            try:
+                return run_search(args)
+            except SearchInputError as exc:
+                raise BadInput(str(exc)) from exc
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)
