@@ -80,6 +80,8 @@ class HardwareSection(_Section):
     gpus_per_node: int | None = Field(default=None, ge=1, le=4096)  # when no server is named
     tensor_parallel: int = Field(default=1, ge=1, le=4096)
     pipeline_parallel: int = Field(default=1, ge=1, le=4096)
+    expert_parallel: int = Field(default=1, ge=1, le=4096)  # MoE: experts split over this many GPUs
+    data_parallel_attention: bool = False  # MoE engines: attention replicated per rank, batch split
 
     @model_validator(mode="after")
     def _one_gpu(self) -> HardwareSection:
@@ -97,6 +99,12 @@ class SlaSection(_Section):
     itl_ms: float = Field(default=_S.itl_ms, gt=0, le=3_600_000)
 
 
+class SpeculativeSection(_Section):
+    method: Literal["mtp", "draft"] = "mtp"
+    tokens: int = Field(default=1, ge=1, le=16)
+    acceptance: float = Field(default=0.7, ge=0, lt=1)
+
+
 class ServingSection(_Section):
     engine: ServingEngine = _S.engine
     memory_fraction: float = Field(default=_S.memory_fraction, gt=0, le=1)
@@ -108,7 +116,9 @@ class ServingSection(_Section):
     prompt_tokens: int = Field(default=_S.prompt_tokens, ge=1, le=_BIG)
     output_tokens: int = Field(default=_S.output_tokens, ge=1, le=_BIG)
     requests_per_second: float = Field(default=_S.requests_per_second, ge=0, le=1e9)
+    batch: int | None = Field(default=None, ge=1, le=1_000_000)  # pinned requests in flight per replica
     sla: SlaSection = SlaSection()
+    speculative: SpeculativeSection | None = None
 
 
 class TrainingSection(_Section):
