@@ -94,7 +94,7 @@ TRAIN_EAGER_LAYER_S = 0.00375
 TRAIN_ZERO3_LAYER_S = 0.0043
 # Dequantising frozen 4-bit weights in every pass, seconds per parameter per pass: GPTQ (Qwen's
 # Q-LoRA rows, auto-gptq's training kernels) and bitsandbytes/torchao NF4 (torchtune QLoRA).
-TRAIN_DEQUANT_S_PER_PARAM: dict[str, float] = {"gptq": 8.3e-12, "awq": 8.3e-12, "nf4": 0.0, "int8": 0.0}
+TRAIN_DEQUANT_S_PER_PARAM: dict[str, float] = {"gptq": 8.3e-12, "awq": 8.3e-12, "nf4": 1.25e-12, "int8": 1.25e-12}
 # Share of the link's nominal per-direction bandwidth NCCL rings reach.
 TRAIN_LINK_EFFICIENCY = 0.75
 # Shares of TP all-reduces and MoE all-to-alls left on the critical path (Megatron overlaps some).

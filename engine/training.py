@@ -60,6 +60,7 @@ class TrainingEstimate:
     comm_exposed_s: float | None = None
     bubble_s: float | None = None
     meets_deadline: bool | None = None
+    peak_phase: str = "backward"
     notes: tuple[str, ...] = ()
 
 
@@ -231,6 +232,7 @@ def estimate_training(
         comm_exposed_s=speed.comm_exposed_s if hours is not None else None,
         bubble_s=speed.bubble_s if hours is not None else None,
         meets_deadline=meets,
+        peak_phase=mem.peak_phase,
         notes=tuple(notes),
     )
 

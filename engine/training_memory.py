@@ -93,6 +93,7 @@ class MemoryEstimate:
     trainable_params: int
     step_temporary: float  # the optimizer step's fp32 temporary (when it, not backward, peaks)
     gradients_persistent: bool  # preallocated buffers (Megatron, DeepSpeed) vs lazily set (PyTorch)
+    early_gradients: float  # gradient bytes of the LM head and last layer (first out of backward)
     context: float  # CUDA context and cuBLAS workspaces: outside PyTorch's allocator
     fixed: float  # the framework's fixed buffers, NCCL communicators, reduction buckets
     in_flight: float  # ZeRO-3 gathered layers, dequantised / DoRA-adapted weights
@@ -122,7 +123,10 @@ class MemoryEstimate:
 
     @property
     def _backward(self) -> float:
-        return self.activations + self.logits
+        # lazily allocated gradients: the LM head's and the last layer's exist while every
+        # activation is still held (the first gradients backward produces)
+        early = 0.0 if self.gradients_persistent else min(self.gradients, self.early_gradients)
+        return self.activations + self.logits + early
 
     @property
     def _step(self) -> float:
@@ -141,7 +145,7 @@ class MemoryEstimate:
     def breakdown_gib(self) -> dict[str, float]:
         """What the GPU holds at the peak, by owner (GiB); sums to `total`."""
         backward = self.peak_phase == "backward"
-        grads = self.gradients if (self.gradients_persistent or not backward) else 0.0
+        grads = self.gradients if (self.gradients_persistent or not backward) else min(self.gradients, self.early_gradients)
         return {
             "weights": self.weights / GIB,
             "gradients": grads / GIB,
@@ -209,7 +213,9 @@ def _stage_params(spec: ModelSpec, params: ParamCounts, lay: Layout) -> tuple[fl
 # -- activations -----------------------------------------------------------------------------
 
 
-def layer_activation_bytes(spec: ModelSpec, t: TrainingInputs, tokens: float, seq: int, moe: bool) -> float:
+def layer_activation_bytes(
+    spec: ModelSpec, t: TrainingInputs, tokens: float, seq: int, moe: bool, mode: str | None = None
+) -> float:
     """Bytes one decoder layer keeps for backward for `tokens` (= s·b) tokens of `seq`-long
     sequences, on one GPU before TP/SP division. See the module docstring for the terms."""
     h = spec.hidden_size
@@ -232,7 +238,7 @@ def layer_activation_bytes(spec: ModelSpec, t: TrainingInputs, tokens: float, se
     else:
         mlp_saved = (8 if spec.gated_mlp else 4) * f
         mlp_gu = 4 * f if spec.gated_mlp else 2 * f
-    mode = t.gradient_checkpointing
+    mode = mode or t.gradient_checkpointing
     if mode == "full":
         return 2.0 * h * tokens
     attn_core = 2 * (q + kv) + 2 * o  # q, k, v into the attention kernel; its output
@@ -255,9 +261,8 @@ def layer_activation_bytes(spec: ModelSpec, t: TrainingInputs, tokens: float, se
 
 
 def _full_layer_bytes(spec: ModelSpec, t: TrainingInputs, tokens: float, seq: int, moe: bool) -> float:
-    from dataclasses import replace
-
-    return layer_activation_bytes(spec, replace(t, gradient_checkpointing="none"), tokens, seq, moe)
+    """One layer's activations as rebuilt during recompute (its working set in backward)."""
+    return layer_activation_bytes(spec, t, tokens, seq, moe, mode="none")
 
 
 def activation_bytes(spec: ModelSpec, t: TrainingInputs, lay: Layout, micro_batch: int, seq: int) -> tuple[float, float]:
@@ -268,12 +273,18 @@ def activation_bytes(spec: ModelSpec, t: TrainingInputs, lay: Layout, micro_batc
     flags = spec.moe_layers or (spec.is_moe,) * spec.num_layers
     layers = math.ceil(spec.num_layers / lay.pp)
     stage = flags[:layers]
-    kept = sum(layer_activation_bytes(spec, t, tokens, int(seq_local), m) for m in stage) / split
+    n_moe = sum(1 for m in stage if m)
+    kept = sum(count * layer_activation_bytes(spec, t, tokens, int(seq_local), m)
+               for m, count in ((True, n_moe), (False, len(stage) - n_moe)) if count) / split
     if t.activation_offloading:
         kept *= min(1.0, 2.0 / max(1, layers))  # only the layers being moved stay on the GPU
+    # With recompute, backward of the last layer rebuilds its full activations on top of the
+    # inputs the earlier layers kept: (L-1) kept + one full layer.
     rebuild = 0.0
-    if t.gradient_checkpointing != "none":
-        rebuild = max(_full_layer_bytes(spec, t, tokens, int(seq_local), m) for m in set(stage)) / split
+    if t.gradient_checkpointing != "none" and layers:
+        per_kept = kept / layers
+        full = max(_full_layer_bytes(spec, t, tokens, int(seq_local), m) for m in set(stage)) / split
+        rebuild = max(0.0, full - per_kept)
     if lay.pp > 1:
         in_flight = min(lay.pp, lay.micro_batches) * (1 + (lay.pp - 1) / (lay.pp * max(1, t.virtual_pipeline)))
     else:
@@ -319,6 +330,7 @@ def memory_per_gpu(
         return (count_dense / lay.shard + count_expert / lay.expert_shard) if zero >= stage else (count_dense + count_expert)
 
     weights = grads = optim = adapters = 0.0
+    early_grads = 0.0
     in_flight = 0.0
     step_temp = 0.0
     layers_here = math.ceil(spec.num_layers / lay.pp)
@@ -339,13 +351,14 @@ def memory_per_gpu(
         else:
             grads = grad_b * shard_of(d_tr, e_tr, 2)
         optim = (master + states_b) * shard_of(d_tr, e_tr, 1)
+        early_grads = grad_b * (head + embed * (lay.pp == 1 and not head) + layer_params) / (lay.shard if zero >= 2 else 1)
         if t.offload_optimizer:
             optim = 0.0
             grads = min(grads, grad_b * layer_params)  # gradients stream to the CPU per bucket
         if t.optimizer in ("adamw", "paged_adamw", "adamw8bit", "paged_adamw8bit") and not t.offload_optimizer \
                 and not t.optimizer_in_backward and t.framework == "hf":
             step_temp = 4.0 * shard_of(d_tr, e_tr, 1)
-        if zero >= 3:
+        if zero >= 3 and lay.shard > 1:
             # ZeRO-3/FSDP: the current and the prefetched layer gathered in bf16, and one layer's
             # unsharded gradients waiting for reduce-scatter
             in_flight = 2 * 2.0 * layer_params + grad_b * layer_params * frac
@@ -379,7 +392,7 @@ def memory_per_gpu(
             grads += 2.0 * emb / (lay.shard if zero >= 2 else 1)
             optim += states_b * emb / (lay.shard if zero >= 1 else 1)
             step_temp = 4.0 * emb / (lay.shard if zero >= 1 else 1)
-        if zero >= 3:
+        if zero >= 3 and lay.shard > 1:
             in_flight = 2 * (block / max(1, layers_here))
         if t.method == "qlora" or dora:
             # one linear's weight dequantised / adapted to bf16 at a time (bitsandbytes, PEFT DoRA)
@@ -402,6 +415,7 @@ def memory_per_gpu(
     return MemoryEstimate(
         weights=weights, gradients=grads, optimizer=optim, adapters=adapters, activations=act, logits=lg,
         trainable_params=trainable, step_temporary=step_temp, context=context,
-        gradients_persistent=t.framework == "megatron" or (t.framework == "hf" and zero >= 1), fixed=fixed,
+        gradients_persistent=t.framework == "megatron" or (t.framework == "hf" and zero >= 1),
+        early_gradients=early_grads, fixed=fixed,
         in_flight=in_flight, fragmentation=fragmentation,
     )
