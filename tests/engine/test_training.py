@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.hardware import GIB
@@ -193,11 +193,15 @@ def test_longer_sequence_never_needs_less(model, t, extra):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(MODELS), runs, st.sampled_from([(1, 2), (2, 4), (4, 8), (16, 32), (32, 64)]))
+@given(st.sampled_from(MODELS), runs, st.sampled_from([(2, 4), (4, 8), (16, 32), (32, 64)]))
 def test_more_gpus_never_lengthen_the_run(model, t, counts):
     """Doubling the GPUs on the same fabric (inside an 8-GPU NVLink node, or across nodes on
-    both sides): crossing from NVLink to the network can slow a communication-bound run, in the
-    model as on real clusters, and is not what this property claims."""
+    both sides) once data-parallel traffic exists. Going from one GPU to two (traffic appears) or
+    from NVLink to the network can slow a communication-bound run (tiny batches, ZeRO-3 gathers
+    per micro-batch), in the model as on real clusters; that is not what this property claims.
+    Runs as people size them: at least 2,048 tokens per micro-batch and 64 sequences per step
+    (below that a ring all-reduce growing with (n-1)/n can outweigh halved compute)."""
+    assume(t.micro_batch_size * t.sequence_length >= 2048 and t.global_batch_size >= 64)
     spec = model_spec(model)
     p = count_params(spec)
     t = dataclasses.replace(t, tensor_parallel=1)
