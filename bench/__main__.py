@@ -25,7 +25,7 @@ def _measure(figures: dict, name: str, fn: Callable[[], object]) -> None:
 
 
 def main() -> int:
-    from bench import monitor_bench, planner_bench, telemetry_bench, tui_bench
+    from bench import monitor_bench, planner_bench, telemetry_bench, training_bench, tui_bench
 
     figures: dict = {}
     for name, fn in (
@@ -37,6 +37,8 @@ def main() -> int:
         ("rss_mb", tui_bench.rss_mb),
         ("monitor_cpu_percent_1hz_8gpu", telemetry_bench.monitor_cpu_percent_1hz_8gpu),
         ("monitor_keystroke_ms_median", monitor_bench.monitor_keystroke_ms_median),
+        # accuracy against the published runs; per-source tables go to stderr (target 15 % / 20 %)
+        ("training_accuracy", training_bench.training_accuracy),
     ):
         _measure(figures, name, fn)
     print(json.dumps(figures, indent=2))

@@ -10,6 +10,8 @@ import io
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
+from .report_training import markdown_section, text_section
+
 if TYPE_CHECKING:  # the renderers only read a Plan; the app draws its first frame without the engine
     from engine.plan import Plan
 
@@ -89,6 +91,7 @@ def render_text(plan: Plan) -> str:
                 f"{fmt(inf['itl_ms_bs1'], lambda v: f'{v:.1f} ms')}, at batch {inf['batch']} "
                 f"{fmt(inf['itl_ms'], lambda v: f'{v:.1f} ms')}, "
                 f"{fmt(inf['tokens_per_s_replica'], lambda v: f'{v:,.0f}')} output tokens/s"]
+    out += text_section(r)
     if r["warnings"]:
         out += ["", "Warnings"]
         out += [f"  [{w['severity']}] {w['message']}" for w in r["warnings"]]
@@ -105,6 +108,7 @@ def render_markdown(plan: Plan) -> str:
     out += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for label, key, f in SCENARIO_ROWS:
         out.append(f"| {label} | " + " | ".join(fmt(r["scenarios"][n][key], f) for n in names) + " |")
+    out += markdown_section(r)
     if r["warnings"]:
         out += ["", "## Warnings", ""] + [f"- **{w['severity']}**: {w['message']}" for w in r["warnings"]]
     return "\n".join(out) + "\n"
