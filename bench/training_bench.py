@@ -90,15 +90,28 @@ def _median_pct(rs: list[Result]) -> float | None:
     return round(100 * statistics.median(abs(r.error) for r in rs), 1) if rs else None
 
 
+_HINTS = {
+    "p271": "torchtune's reserved memory keeps the bf16 staging of NF4 quantisation (9.13 GiB already at init)",
+    "p122": "MoE at micro-batch 1 (128 experts): small grouped GEMMs and all-to-all latency; one MoE factor "
+            "cannot tell it from the same model at micro-batch 4-8 (p092-p095)",
+    "p128": "MoE at micro-batch 2 on H100 with PP2 x VP24: as p122",
+    "p029": "float8 rowwise linears with TP 8 on an 8B model ran slower than bf16; the model gives fp8 its speedup",
+    "p030": "as p029 (async TP)",
+    "p048": "compiled Qwen3-8B without recompute keeps less than the fitted torch.compile share",
+    "p049": "as p048",
+    "p177": "Qwen's Q-LoRA rows (fp16 + DeepSpeed ZeRO-2) grow 1.3 MB per token against its LoRA rows' 1.9; "
+            "the model has one logits cost for Qwen's code",
+    "ft_torchtune_llama32_3b_Compile": "torchtune's compiled step kept more than torchtitan's: one torch.compile "
+                                       "share for both",
+}
+
+
 def _why(r: Result) -> str:
     c = r.case
-    hints = {
-        "p271": "torchtune's reserved memory keeps the bf16 staging of NF4 quantisation (9.13 GiB already at init)",
-        "p205": "Qwen's 4-GPU DeepSpeed LoRA rows run ~1.7x slower per GPU than its single-GPU rows at equal work",
-    }
-    for key, text in hints.items():
-        if c.id == key or (key == "p205" and c.source == "qwen" and c.gpus == 4 and c.method == "lora" and r.kind == "speed"):
-            return text
+    if c.id in _HINTS:
+        return _HINTS[c.id]
+    if c.source == "qwen" and c.gpus == 4 and c.method == "lora" and r.kind == "speed":
+        return "Qwen's 4-GPU DeepSpeed LoRA rows run ~1.7x slower per GPU than its single-GPU rows at equal work"
     t = c.inputs
     bits = [f"{c.method}", f"{c.gpus} GPU", f"tp{t.tensor_parallel} pp{t.pipeline_parallel} ep{t.expert_parallel}",
             f"seq {t.sequence_length}", f"mb {t.micro_batch_size}", t.precision, t.gradient_checkpointing]
