@@ -1,5 +1,5 @@
-"""The training section of the reports: the same figures in text, markdown and (via the JSON
-block) CSV. Plain Python; reads only the report dict (`Plan.to_dict()["training"]`)."""
+"""The training rows of the reports (tui/report.py's training sections) and of the Training tab:
+one place that turns `Plan.to_dict()["training"]` into labelled figures. Plain Python."""
 
 from __future__ import annotations
 
@@ -48,34 +48,3 @@ def what_if_rows(tr: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]
 
 
 WHAT_IF_HEADER = ("method", "sharding", "GPUs", "GiB/GPU", "fits", "hours", "cost")
-
-
-def text_section(report: dict[str, Any]) -> list[str]:
-    tr = report.get("training")
-    if not tr:
-        return []
-    rows = training_rows(tr)
-    width = max(len(k) for k, _ in rows)
-    out = ["", "Training (estimate, per GPU; GiB = 2^30 bytes)"]
-    out += [f"  {k:<{width}}  {v}" for k, v in rows]
-    wi = what_if_rows(tr)
-    if wi:
-        out += ["", "  What if (same run; fitting rows by cost)"]
-        widths = [max(len(h), *(len(r[i]) for r in wi)) for i, h in enumerate(WHAT_IF_HEADER)]
-        out.append("    " + "  ".join(h.rjust(w) for h, w in zip(WHAT_IF_HEADER, widths)))
-        out += ["    " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in wi]
-    return out
-
-
-def markdown_section(report: dict[str, Any]) -> list[str]:
-    tr = report.get("training")
-    if not tr:
-        return []
-    out = ["", "## Training", "", "| item | value |", "|---|---:|"]
-    out += [f"| {k.strip()} | {v} |" for k, v in training_rows(tr)]
-    wi = what_if_rows(tr)
-    if wi:
-        out += ["", "### What if (same run; fitting rows by cost)", "",
-                "| " + " | ".join(WHAT_IF_HEADER) + " |", "|---|---|" + "---:|" * (len(WHAT_IF_HEADER) - 2)]
-        out += ["| " + " | ".join(r) + " |" for r in wi]
-    return out
