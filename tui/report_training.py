@@ -30,7 +30,7 @@ def training_rows(tr: dict[str, Any]) -> list[tuple[str, str]]:
         ("step time", _n(tr["step_time_s"], ",.2f", " s")),
         (f"MFU ({tr.get('mfu_source', 'calibration')})", _n(tr["mfu"], ".1%")),
         ("duration", _n(tr["duration_hours"], ",.1f", " h")),
-        ("GPU-hours", _n(tr["gpu_hours"], ",.0f")),
+        ("GPU hours", _n(tr["gpu_hours"], ",.0f")),
         ("cost", _n(tr["cost"], ",.0f", prefix="$")),
     ]
     if tr.get("deadline_hours"):
