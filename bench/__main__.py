@@ -31,6 +31,7 @@ def main() -> int:
     from bench import fleet_bench, monitor_bench, planner_bench, telemetry_bench, tui_bench
     from bench import monitor_bench, planner_bench, search_bench, telemetry_bench, tui_bench
     from bench import monitor_bench, planner_bench, serving_accuracy, telemetry_bench, tui_bench
+    from bench import monitor_bench, planner_bench, telemetry_bench, training_bench, tui_bench
 
     figures: dict = {}
     for name, fn in (
@@ -47,6 +48,8 @@ def main() -> int:
         # Serving accuracy against the published points (targets: 15 % throughput and TPOT, 25 %
         # TTFT); `python -m bench.serving_accuracy` prints the per-group tables.
         ("serving_median_abs_error_pct", serving_accuracy.figures),
+        # accuracy against the published runs; per-source tables go to stderr (target 15 % / 20 %)
+        ("training_accuracy", training_bench.training_accuracy),
     ):
         _measure(figures, name, fn)
     print(json.dumps(figures, indent=2))
