@@ -88,6 +88,11 @@ def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample,
                 f"fits now: {n_groups} group{'s' if n_groups > 1 else ''} of {tp} GPUs with {gib(need)} "
                 f"free each (GPU {where})"
             )
+        # never silently: the GPUs that do not count because they are failing or unhealthy
+        left_out = [f"GPU {f.index} {f.note}" for f in fits_list
+                    if f.note in ("lost", "not responding") or f.note.startswith("unhealthy")]
+        if left_out:
+            text += "; not counted: " + ", ".join(left_out)
         return verdict(True, text, fits_list, eligible, groups)
 
     if tp > len(sample.gpus):

@@ -84,7 +84,7 @@ ENGINE_WORDS = {
 
 # rows kept for the fits line and the process/alert tables below the GPU view
 RESERVED_ROWS = 17
-NARROW_BELOW = 110  # columns: below this the alert list sits under the processes
+NARROW_BELOW = 160  # columns: below this the alert list sits under the processes (which need the width)
 
 
 def _load_css() -> str:
@@ -882,7 +882,7 @@ def why_not(v: FitVerdict) -> Text:
     by_note: dict[str, list[int]] = {}
     for f in v.gpus:
         if not f.eligible:
-            note = f"{gib(f.free_bytes)} GiB free" if f.free_bytes is not None else f.note
+            note = f.note if f.note.startswith("unhealthy") or f.free_bytes is None else f"{gib(f.free_bytes)} GiB free"
             by_note.setdefault(note, []).append(f.index)
     if by_note:
         t.append("; short: ")

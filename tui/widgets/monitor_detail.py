@@ -143,7 +143,7 @@ class GpuDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#gd-procs-box").border_title = "Processes"
         self.query_one("#gd-alerts").border_title = "Alerts"
-        self.show_sample()
+        self.call_after_refresh(self.show_sample)  # is_mounted turns true after this handler
         self.query_one(ProcessTable).focus()
 
     def on_resize(self) -> None:
@@ -159,7 +159,7 @@ class GpuDetailScreen(Screen[None]):
         return g
 
     def show_sample(self) -> None:
-        if not self.is_mounted:
+        if not self.is_attached:
             return
         g = self.gpu
         title = Text(f"GPU {self.index} ", style=LABEL)

@@ -45,14 +45,17 @@ class GpuCursorMoved(Message):
         self.delta = delta
 
 
+# Textual merges BINDINGS only from DOMNode classes: each view names them itself.
+GPU_LIST_BINDINGS = [
+    Binding("up", "gpu_cursor(-1)", "Previous GPU", show=False),
+    Binding("down", "gpu_cursor(1)", "Next GPU", show=False),
+    Binding("enter", "gpu_pick", "GPU detail"),
+]
+
+
 class GpuListKeys:
     """up/down move the GPU cursor, enter opens the GPU (mixed into the two scrolling views)."""
 
-    BINDINGS = [
-        Binding("up", "gpu_cursor(-1)", "Previous GPU", show=False),
-        Binding("down", "gpu_cursor(1)", "Next GPU", show=False),
-        Binding("enter", "gpu_pick", "GPU detail"),
-    ]
     selected: int | None = None
 
     def action_gpu_cursor(self, delta: int) -> None:
@@ -65,6 +68,8 @@ class GpuListKeys:
 
 class GpuListScroll(GpuListKeys, VerticalScroll):
     """The compact view's scrolling rows."""
+
+    BINDINGS = GPU_LIST_BINDINGS
 
     def on_focus(self) -> None:
         self.query_one(CompactRows).refresh()
@@ -211,6 +216,8 @@ class GpuCard(Widget):
 
 class GpuDetailView(GpuListKeys, VerticalScroll):
     """The detail cards, one or two per row depending on the width."""
+
+    BINDINGS = GPU_LIST_BINDINGS
 
     TWO_COLUMNS_FROM = 180  # cells of width
 

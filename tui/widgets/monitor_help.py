@@ -93,7 +93,7 @@ def monitor_help(pane_bindings: list | tuple = ()) -> str:
            "never counted as a place the plan fits.", "",
            "| key | does |", "|---|---|"]
     for b in pane_bindings:
-        out.append(f"| `{b.key}` | {b.description} |")
+        out.append(f"| `{b.key_display or b.key}` | {b.description} |")
     for key, what in WIDGET_KEYS:
         out.append(f"| `{key}` | {what} |")
     out += ["", "Filter (`/`): words that must all match; `user:NAME`, `gpu:N`, `pid:N`, or any text "

@@ -34,8 +34,11 @@ class KeyedTable(DataTable):
         self.cells_updated = 0
 
     def on_mount(self) -> None:
+        self.visible_columns = tuple(self.COLUMNS)
         for key, label, width in self.COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    visible_columns: Sequence[tuple[str, str, int | None]] = ()
 
     @property
     def selected_key(self) -> str | None:
@@ -69,7 +72,7 @@ class KeyedTable(DataTable):
         cursor_row = self.cursor_row
         if self.FOLLOW_TOP and cursor_row == 0:
             selected = None
-        col_keys = [c[0] for c in self.COLUMNS]
+        col_keys = [c[0] for c in self.visible_columns]
         changed = False
         structural = False
         for key in [k for k in self._shown if k not in rows]:
@@ -263,6 +266,31 @@ class ProcessTable(KeyedTable):
     def on_mount(self) -> None:  # after KeyedTable.on_mount (Textual calls each class's handler)
         self._label_sort()
 
+    # columns dropped first when the table is narrow (nvitop drops columns the same way)
+    DROP_ORDER = ("kind", "hmem", "mbw", "time", "user", "cpu")
+
+    def columns_for(self, width: int) -> tuple[tuple[str, str, int | None], ...]:
+        """The columns that leave the command at least 16 cells at `width`."""
+        cols = list(self.COLUMNS)
+        need = lambda cs: sum((w or 0) + 2 * self.cell_padding for _k, _l, w in cs) + 16  # noqa: E731
+        for key in self.DROP_ORDER:
+            if need(cols) <= width:
+                break
+            cols = [c for c in cols if c[0] != key]
+        return tuple(cols)
+
+    def on_resize(self) -> None:
+        cols = self.columns_for(self.size.width)
+        if cols == tuple(self.visible_columns) or not self.size.width:
+            return
+        self.visible_columns = cols
+        self.clear(columns=True)
+        self._shown = {}
+        for key, label, width in cols:
+            self.add_column(label, key=key, width=width)
+        self._label_sort()
+        self.show(*self._last)
+
     def sort_by(self, key: str, reverse: bool | None = None) -> None:
         if key not in SORT_KEYS:
             raise KeyError(key)
@@ -287,7 +315,7 @@ class ProcessTable(KeyedTable):
     def _label_sort(self) -> None:
         if not self.is_mounted:
             return
-        for key, label, _w in self.COLUMNS:
+        for key, label, _w in self.visible_columns:
             col = self.columns.get(ColumnKey(key))
             if col is None:
                 continue
@@ -311,14 +339,15 @@ class ProcessTable(KeyedTable):
                 continue
             key = str(pid)
             self.rows_by_key[key] = r
-            rows[key] = self._cells(r)
+            cells = self._cells(r)
+            rows[key] = tuple(cells[k] for k, _l, _w in self.visible_columns)
         fn, _ = SORT_KEYS[self.sort_key]
         order = sorted(rows, key=lambda k: (fn(self.rows_by_key[k]), int(k)), reverse=self.sort_reverse)
         self.sync_rows(rows, order)
         return len(rows), unknown
 
     @staticmethod
-    def _cells(r: ProcessRow) -> tuple:
+    def _cells(r: ProcessRow) -> dict[str, Text]:
         p = r.process
         gpu_text = ",".join(str(i) for i in r.gpus)
         mem = r.gpu_memory_bytes
@@ -327,19 +356,19 @@ class ProcessTable(KeyedTable):
         else:  # NVML's name for it; the host cannot see this PID (another container, or it exited)
             command = Text(p.command or "?", no_wrap=True, overflow="ellipsis")
             command.append("  (not in this PID namespace)", style=DIM)
-        return (
-            _right(str(p.pid)),
-            Text(p.user or "?", style="" if p.user else DIM),
-            Text(gpu_text if len(gpu_text) <= 5 else f"{len(r.gpus)}gpu"),
-            Text("G" if p.kind == "graphics" else "C"),
-            _pct(r.sm_util_pct),
-            _pct(r.mem_bw_util_pct),
-            _right(gib(mem, 2) + "G" if mem is not None else "N/A"),
-            _pct(p.cpu_pct, 1),
-            _pct(p.host_mem_pct, 1),
-            _right(elapsed_text(r.elapsed_s), "" if r.elapsed_s is not None else DIM),
-            command,
-        )
+        return {
+            "pid": _right(str(p.pid)),
+            "user": Text(p.user or "?", style="" if p.user else DIM),
+            "gpu": Text(gpu_text if len(gpu_text) <= 5 else f"{len(r.gpus)}gpu"),
+            "kind": Text("G" if p.kind == "graphics" else "C"),
+            "sm": _pct(r.sm_util_pct),
+            "mbw": _pct(r.mem_bw_util_pct),
+            "mem": _right(gib(mem, 2) + "G" if mem is not None else "N/A"),
+            "cpu": _pct(p.cpu_pct, 1),
+            "hmem": _pct(p.host_mem_pct, 1),
+            "time": _right(elapsed_text(r.elapsed_s), "" if r.elapsed_s is not None else DIM),
+            "command": command,
+        }
 
     def selected_row(self) -> ProcessRow | None:
         key = self.selected_key
