@@ -291,7 +291,7 @@ async def test_enter_on_a_gpu_opens_its_detail_screen():
         assert isinstance(screen, GpuDetailScreen) and screen.index == 2
         await pilot.pause()
         text = screen_text(app)
-        assert "GPU 2 NVIDIA H100 80GB HBM3" in text and "CRIT Xid 79" in text
+        assert "GPU 2 CRIT Xid 79  NVIDIA H100 80GB HBM3" in text
         assert "persistence" in text and "compute mode" in text and "reserved" in text
         assert "Xid (critical) Xid 79" in text
         assert screen.query_one(ProcessTable).keys() == ["4174"]

@@ -167,19 +167,21 @@ class GpuDetailScreen(Screen[None]):
             title.append("not in the latest sample", style=WARN)
             self.query_one("#gd-title", Static).update(title)
             return
-        title.append(g.name or "", style=LABEL)
+        # the state first: on a narrow terminal the tail of the line is what gets cut
+        health = self.pane._health.get(self.index)
+        if g.state != "ok":
+            title.append(g.state.upper(), style=BAD)
+        elif health is not None:
+            title.append(f"{'CRIT' if health[0] == 'critical' else 'WARN'} {health[1]}",
+                         style=BAD if health[0] == "critical" else WARN)
+        else:
+            title.append("OK", style=OK)
+        title.append(f"  {g.name or ''}", style=LABEL)
         title.append(f"  {g.bus_id or ''}  {short_uuid(g.uuid)}", style=DIM)
         s = self.pane.sample
         if s is not None:
             title.append(f"  {clock_text(s.timestamp)}", style=DIM)
-        health = self.pane._health.get(self.index)
-        if g.state != "ok":
-            title.append(f"  {g.state.upper()}", style=BAD)
-        elif health is not None:
-            title.append(f"  {'CRIT' if health[0] == 'critical' else 'WARN'} {health[1]}",
-                         style=BAD if health[0] == "critical" else WARN)
-        else:
-            title.append("  OK", style=OK)
+        title.no_wrap, title.overflow = True, "ellipsis"
         self.query_one("#gd-title", Static).update(title)
         self.query_one("#gd-fields", Static).update(Text("\n").join(field_lines(g)))
         self._plot(g)
