@@ -10,6 +10,7 @@ directory. The file mode of an existing file is kept; a symlink is followed, not
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -88,3 +89,71 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a user's text file: one reader for the CLI and the app alike
+# --------------------------------------------------------------------------------------------
+
+MAX_TEXT_BYTES = 16 << 20  # sessions and catalog files are kilobytes; refuse a mistaken huge file
+
+
+class TextFileError(ValueError):
+    """A file that cannot be read as text. `line`/`col` are 1-based (0 when not about a place)."""
+
+    def __init__(self, file: str, line: int, col: int, message: str):
+        self.file, self.line, self.col, self.message = file, line, col, message
+        where = f"{file}:{line}:{col}" if line > 0 else file
+        super().__init__(f"{where}: {message}")
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_text_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The text of a regular UTF-8 file (a leading BOM dropped), at most `max_bytes` long.
+    Raises TextFileError for anything else, never blocks: a FIFO, device or directory is refused
+    before a byte is read (opened with O_NONBLOCK, checked with fstat)."""
+    name = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise TextFileError(name, 0, 0, "cannot read: no such file") from None
+    except IsADirectoryError:
+        raise TextFileError(name, 0, 0, "is a directory, not a file") from None
+    except OSError as exc:
+        raise TextFileError(name, 0, 0, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise TextFileError(name, 0, 0, f"is {kind}, not a regular file: refusing to read it")
+        chunks, size = [], 0
+        while size <= max_bytes:
+            try:
+                chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                raise TextFileError(name, 0, 0, f"cannot read: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > max_bytes:
+        raise TextFileError(name, 0, 0, f"larger than {max_bytes / (1 << 20):g} MiB: not a gpuplan file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise TextFileError(name, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None

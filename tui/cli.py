@@ -91,13 +91,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.default:
         text, filename = default_session_text(), "<default session>"
     else:
+        from sessions.io import SessionError, read_session_file
+
         path: Path = args.file
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BadInput(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"{path}: cannot read: {exc}") from None
+        try:  # the app's reader too: BOM, size limit, non-regular files, line:col of bad bytes
+            text = read_session_file(path)
+        except SessionError as exc:
+            raise BadInput(str(exc)) from None
         filename = str(path)
     result = plan_from_text(text, filename)
     output = render(result, args.format)
