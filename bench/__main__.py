@@ -1,6 +1,7 @@
 """Print one JSON object of figures. Targets (issue texts): plan_ms_median < 1 ms,
 cli_plan_s_median < 0.4 s, keystroke_to_table_ms_median < 50 ms, startup within 1.5x of a bare
-Textual app, rss_mb < 150, monitor_cpu_percent_1hz_8gpu < 1 % of a core."""
+Textual app, rss_mb < 150, monitor_cpu_percent_1hz_8gpu < 1 % of a core,
+soak_rss_growth_mb_1h_10hz < 5 MB after the first minute (bench/soak_bench.py; a few minutes)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _measure(figures: dict, name: str, fn: Callable[[], object]) -> None:
 
 
 def main() -> int:
-    from bench import monitor_bench, planner_bench, telemetry_bench, tui_bench
+    from bench import monitor_bench, planner_bench, soak_bench, telemetry_bench, tui_bench
 
     figures: dict = {}
     for name, fn in (
@@ -37,6 +38,7 @@ def main() -> int:
         ("rss_mb", tui_bench.rss_mb),
         ("monitor_cpu_percent_1hz_8gpu", telemetry_bench.monitor_cpu_percent_1hz_8gpu),
         ("monitor_keystroke_ms_median", monitor_bench.monitor_keystroke_ms_median),
+        ("soak_rss_growth_mb_1h_10hz", soak_bench.soak_rss_growth_mb_1h_10hz),
     ):
         _measure(figures, name, fn)
     print(json.dumps(figures, indent=2))
