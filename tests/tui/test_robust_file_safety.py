@@ -1,4 +1,4 @@
-"""The document's files (tui.persistence, plain Python): every load and save of the app goes
+"""The document's files (tui.file_safety, plain Python): every load and save of the app goes
 through it, so these are the app's rules without a screen."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from sessions import example_text, parse_session, update_session
 from sessions.filesave import FileChangedError
 from sessions.recovery import RecoveryStore
 from sessions.store import SessionStore
-from tui.persistence import Persistence
+from tui.file_safety import FileSafety
 
 
 @pytest.fixture
 def make(tmp_path):
-    def make() -> Persistence:
-        p = Persistence(SessionStore(tmp_path / "sessions"), RecoveryStore(tmp_path / "state" / "recovery"))
+    def make() -> FileSafety:
+        p = FileSafety(SessionStore(tmp_path / "sessions"), RecoveryStore(tmp_path / "state" / "recovery"))
         p.start()
         return p
 
@@ -53,7 +53,7 @@ def test_two_instances_saving_one_stored_session(make):
 def test_start_reports_a_state_dir_that_refuses(tmp_path):
     blocker = tmp_path / "state"
     blocker.write_text("a file where the state dir should be")
-    p = Persistence(SessionStore(tmp_path / "sessions"), RecoveryStore(blocker / "recovery"))
+    p = FileSafety(SessionStore(tmp_path / "sessions"), RecoveryStore(blocker / "recovery"))
     report = p.start()
     assert report.problem and report.problem.startswith("recovery and the log are off:")
     assert not p.write_recovery("x", None) and p.problem

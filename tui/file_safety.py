@@ -2,7 +2,7 @@
 loaded, saves that refuse to replace an edit made on disk meanwhile, this instance's recovery
 record, and the start-up clean-up of what killed writers left behind.
 
-The document controller holds one `Persistence`; every load and save of the app goes through it,
+The document controller (tui/persistence.py) holds one `FileSafety`; every load and save of the app goes through it,
 so the checks cannot be skipped by one code path.
 """
 
@@ -29,7 +29,7 @@ class StartReport:
     problem: str | None = None  # recovery (and the log) off, and why
 
 
-class Persistence:
+class FileSafety:
     def __init__(
         self,
         store: SessionStore,
@@ -130,4 +130,4 @@ class Persistence:
         self.recovery.close()
 
 
-__all__ = ["Persistence", "StartReport"]
+__all__ = ["FileSafety", "StartReport"]
