@@ -64,7 +64,6 @@ def _parser() -> argparse.ArgumentParser:
     src = wa.add_mutually_exclusive_group()
     src.add_argument("--replay", type=Path, metavar="TRACE", help="play a recorded trace instead of NVML")
     src.add_argument("--simulate", type=int, metavar="N", help="N simulated GPUs instead of NVML")
-    wa.add_argument("--record", type=Path, metavar="TRACE", help="record the samples to a JSON-lines trace")
     wa.add_argument("--metrics", metavar="ADDR", help="also serve the samples as Prometheus /metrics on HOST:PORT")
     wa.add_argument("--allow-remote", action="store_true", help="allow a --metrics address other than loopback")
     wa.add_argument("--record", type=Path, metavar="TRACE",
