@@ -135,7 +135,7 @@ def test_watch_metrics_serves_the_apps_own_samples_and_its_plans_fit():
         assert "DCGM_FI_DEV_GPU_UTIL" not in httpx.get(server.url, timeout=5).text  # nothing sampled yet
         sample = backend.sample()  # what the app's sampler thread does each tick
         text = httpx.get(server.url, timeout=5).text
-        assert f'DCGM_FI_DEV_FB_FREE{{' in text and sample.gpus[0].uuid in text
+        assert 'DCGM_FI_DEV_FB_FREE{' in text and sample.gpus[0].uuid in text
         assert "gpuplan_fits_here{" in text
     finally:
         server.stop()
