@@ -19,7 +19,7 @@ from .model import ParamCounts, check_parallelism, count_params, kv_footprint
 from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
 from .serving_advice import network_volume, scaling_advice
-from .training import TrainingEstimate, estimate_training
+from .training import TrainingEstimate, WhatIfRow, estimate_training, what_if
 
 Severity = Literal["info", "warning", "error"]
 REPORT_VERSION = 1
@@ -54,6 +54,8 @@ class Plan:
     scenarios: dict[str, ScenarioPlan]
     training: TrainingEstimate | None
     warnings: tuple[PlanWarning, ...]
+    training_price: PriceChoice | None = None  # the training GPU's price (None: no [training])
+    training_what_if: tuple[WhatIfRow, ...] = ()  # methods x ZeRO stages, ranked by cost
 
     @property
     def fits(self) -> bool:
@@ -122,7 +124,7 @@ def plan(inputs: PlanInputs) -> Plan:
     node = node_power(gpu, inputs.server, gpn, inputs.costs)
     if node.kw is None:
         warnings.append(PlanWarning("power-unknown", "warning", f"power {node.basis}", "hardware.server"))
-    price = choose_price(inputs.costs, inputs.prices)
+    price = choose_price(inputs.costs, inputs.prices, gpu_kw=node.kw / gpn if node.kw else None)
     if price.per_gpu_hour is None:
         warnings.append(PlanWarning("price-unknown", "info", price.basis, "costs.price_per_gpu_hour"))
     if tp * pp > gpn:
@@ -150,14 +152,11 @@ def plan(inputs: PlanInputs) -> Plan:
             cost_per_million_tokens=per_mtok,
         )
 
-    training = None
-    if inputs.training is not None:
-        training = estimate_training(spec, params, gpu, inputs.training, price.per_gpu_hour)
-        if not training.fits:
-            warnings.append(PlanWarning("training-does-not-fit", "warning", f"training {training.reason}", "training"))
+    training, training_price, what_if_rows = _training(inputs, params, price, warnings)
     return Plan(
         inputs=inputs, params=params, max_model_len=max_len, memory=memory, inference=inference,
         node=node, price=price, scenarios=scenarios, training=training, warnings=tuple(warnings),
+        training_price=training_price, training_what_if=what_if_rows,
     )
 
 
@@ -175,6 +174,23 @@ def layout_problems_for(inputs: PlanInputs) -> list[str]:
     """The layouts serving engines refuse (expert parallelism, FP8 blocks under TP)."""
     return layout_problems(inputs.model, inputs.weights, inputs.tensor_parallel, inputs.expert_parallel,
                            inputs.dp_attention)
+def _training(inputs: PlanInputs, params: ParamCounts, price: PriceChoice, warnings: list[PlanWarning]):
+    """The training run on its own GPU ([training] gpu, else [hardware]'s), priced from the
+    session or that GPU's catalog prices."""
+    t = inputs.training
+    if t is None:
+        return None, None, ()
+    gpu = inputs.training_gpu or inputs.gpu
+    if inputs.training_gpu is not None and inputs.training_gpu.id != inputs.gpu.id:
+        price = choose_price(replace(inputs.costs, price_per_gpu_hour=None), inputs.training_prices)
+    gpn = inputs.node_gpus if inputs.training_gpu is None else 8
+    training = estimate_training(inputs.model, params, gpu, t, price.per_gpu_hour, gpn)
+    if not training.fits:
+        warnings.append(PlanWarning("training-does-not-fit", "warning", f"training {training.reason}", "training"))
+    for note in training.notes:
+        warnings.append(PlanWarning("training", "info", f"training: {note}", "training"))
+    rows = what_if(inputs.model, params, gpu, t, price.per_gpu_hour, gpn)
+    return training, price, rows
 
 
 def _served_tokens_per_s(serving, inference: InferenceEstimate, replicas: int) -> float | None:
@@ -406,17 +422,57 @@ def report_dict(p: Plan) -> dict[str, Any]:
             "meets_sla": inf.meets_sla,
             **inference_report(p),
         },
-        "training": None if tr is None else {
-            "method": i.training.method if i.training else None,
-            "trainable_params": tr.trainable_params,
-            "weights_gib": _r(tr.weights_gib), "gradients_gib": _r(tr.gradients_gib),
-            "optimizer_gib": _r(tr.optimizer_gib), "activations_gib": _r(tr.activations_gib),
-            "overhead_gib": _r(tr.overhead_gib), "total_gib": _r(tr.total_gib), "fits": tr.fits,
-            "data_parallel": tr.data_parallel, "tokens": tr.tokens, "flops": tr.flops,
-            "hours": _r(tr.hours, 2), "gpu_hours": _r(tr.gpu_hours, 1), "cost": _r(tr.cost, 2),
-            "reason": tr.reason,
-        },
+        "training": None if tr is None else training_dict(p),
         "warnings": [
             {"code": w.code, "severity": w.severity, "message": w.message, "field": w.field} for w in p.warnings
         ],
+    }
+
+
+def training_dict(p: Plan) -> dict[str, Any]:
+    """The JSON `training` block (DESIGN section 3): per-GPU memory at the peak with its
+    breakdown, fits and why, the largest micro-batch and sequence that fit, speed, duration,
+    GPUs, GPU-hours and cost; plus the what-if table. GiB = 2^30 bytes."""
+    tr, t = p.training, p.inputs.training
+    assert tr is not None and t is not None
+    return {
+        "method": t.method,
+        "gpu": tr.gpu_id,
+        "trainable_params": tr.trainable_params,
+        "memory_per_gpu_gib": _r(tr.total_gib),
+        "gpu_memory_gib": _r(tr.gpu_gib),
+        "breakdown_gib": {k: _r(v) for k, v in (tr.breakdown_gib or {}).items()},
+        "peak_phase": tr.peak_phase,
+        "fits": tr.fits,
+        "reason": tr.reason,
+        "max_micro_batch": tr.max_micro_batch,
+        "max_sequence_length": tr.max_sequence_length,
+        "tokens_per_s_per_gpu": _r(tr.tokens_per_s_per_gpu, 1),
+        "step_time_s": _r(tr.step_time_s, 3),
+        "mfu": _r(tr.mfu, 4),
+        "mfu_source": tr.mfu_source,
+        "duration_hours": _r(tr.hours, 2),
+        "gpus": tr.gpus,
+        "gpus_chosen_by_planner": tr.gpus_chosen,
+        "data_parallel": tr.data_parallel,
+        "gpu_hours": _r(tr.gpu_hours, 1),
+        "cost": _r(tr.cost, 2),
+        "price_per_gpu_hour": p.training_price.per_gpu_hour if p.training_price else None,
+        "price_basis": p.training_price.basis if p.training_price else None,
+        "deadline_hours": t.deadline_hours,
+        "meets_deadline": tr.meets_deadline,
+        "tokens": tr.tokens,
+        "flops": tr.flops,
+        "notes": list(tr.notes),
+        "what_if": [
+            {"method": r.method, "zero_stage": r.zero_stage, "gpus": r.gpus, "memory_per_gpu_gib": r.memory_per_gpu_gib,
+             "fits": r.fits, "duration_hours": _r(r.duration_hours, 2), "gpu_hours": _r(r.gpu_hours, 1),
+             "cost": _r(r.cost, 2)}
+            for r in p.training_what_if
+        ],
+        # the first estimate's keys, kept for readers of report_version 1
+        "weights_gib": _r(tr.weights_gib), "gradients_gib": _r(tr.gradients_gib),
+        "optimizer_gib": _r(tr.optimizer_gib), "activations_gib": _r(tr.activations_gib),
+        "overhead_gib": _r(tr.overhead_gib), "total_gib": _r(tr.total_gib),
+        "hours": _r(tr.hours, 2),
     }

@@ -115,6 +115,14 @@ def to_plan_inputs(
             known = f" (prices known from: {', '.join(providers)})" if providers else " (no catalog price for it)"
             problems.append(("costs.provider", f"no price for {gpu.id} from '{costs.provider}'{known}"))
 
+    # [training] gpu: the run may train on another GPU than [hardware] serves on
+    training_gpu, training_prices = None, ()
+    tr = session.training
+    if tr is not None and tr.gpu is not None:
+        training_gpu = attempt("training", lambda: _lookup(catalog.gpu, tr.gpu, "gpu", "gpu", catalog))
+        if training_gpu is not None:
+            training_prices = _prices(catalog, training_gpu.id)
+
     if problems or model is None or gpu is None:
         locator = Locator(text) if text is not None else None
         errors = []
@@ -149,4 +157,6 @@ def to_plan_inputs(
         prices=prices,
         training=TrainingInputs(**session.training.model_dump()) if session.training else None,
         name=session.name,
+        training_gpu=training_gpu,
+        training_prices=training_prices,
     )

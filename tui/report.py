@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from .report_training import WHAT_IF_HEADER, training_rows, what_if_rows
+
 if TYPE_CHECKING:  # the renderers only read a Plan; the app draws its first frame without the engine
     from engine.plan import Plan
 
@@ -188,30 +190,24 @@ def serving_curve_section(r: dict[str, Any]) -> Section | None:
     return Section("inference", "Serving curve", grid=Grid(CURVE_HEADER[1:], rows))
 
 
-# (label, key in the training dict, formatter); a key the plan does not carry is left out
-TRAINING_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("method", "method", str),
-    ("trainable parameters", "trainable_params", lambda v: f"{v:,}"),
-    ("weights", "weights_gib", lambda v: f"{v:,.2f} GiB"),
-    ("gradients", "gradients_gib", lambda v: f"{v:,.2f} GiB"),
-    ("optimizer states", "optimizer_gib", lambda v: f"{v:,.2f} GiB"),
-    ("activations", "activations_gib", lambda v: f"{v:,.2f} GiB"),
-    ("overhead", "overhead_gib", lambda v: f"{v:,.2f} GiB"),
-    ("total per GPU", "total_gib", lambda v: f"{v:,.2f} GiB"),
-    ("data parallel", "data_parallel", str),
-    ("duration", "hours", lambda v: f"{v:,.1f} h"),
-    ("GPU hours", "gpu_hours", lambda v: f"{v:,.0f}"),
-    ("cost", "cost", lambda v: f"${v:,.0f}"),
-)
-
-
 def training_section(r: dict[str, Any]) -> Section | None:
+    """The run: GPUs, memory per GPU at the peak and its breakdown, limits, speed, duration, cost
+    (rows from tui/report_training.py, shared with the Training tab)."""
     tr = r.get("training")
     if not tr:
         return None
-    rows = tuple((label, fmt(tr[key], f)) for label, key, f in TRAINING_ROWS if key in tr)
     fits = "FITS" if tr.get("fits") else f"DOES NOT FIT: {tr.get('reason') or 'see warnings'}"
-    return Section("training", "Training (estimate, per GPU)", rows=rows, notes=(("verdict", fits),))
+    return Section("training", "Training (estimate, per GPU)", rows=tuple(training_rows(tr)),
+                   notes=(("verdict", fits),))
+
+
+def training_what_if_section(r: dict[str, Any]) -> Section | None:
+    """The same run under full / LoRA / QLoRA and ZeRO 0-3: fitting rows first, by cost."""
+    tr = r.get("training")
+    if not tr or not tr.get("what_if"):
+        return None
+    rows = tuple((f"{w[0]} {w[1]}", w[2:]) for w in what_if_rows(tr))
+    return Section("training", "Training what-if", grid=Grid(WHAT_IF_HEADER[2:], rows))
 
 
 def warnings_section(r: dict[str, Any]) -> Section | None:
@@ -227,6 +223,7 @@ SECTION_BUILDERS: list[Callable[[dict[str, Any]], Section | None]] = [
     serving_section,
     serving_curve_section,
     training_section,
+    training_what_if_section,
     warnings_section,
 ]
 
