@@ -505,12 +505,12 @@ def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_l
     key = search_model.speed_key(gpu.id, c.weights, c.kv, c.tp, c.pp, c.engine, mem)
     sp = speed_cache.get(key)
     if sp is None:
-        sp = speed_cache[key] = search_model.speed(spec, params, mem, gpu, serving, c.weights, c.tp, c.pp)
+        sp = speed_cache[key] = search_model.speed(spec, params, mem, gpu, serving, c.weights, c.tp, c.pp, c.kv)
     if not sp.known:
         return Candidate(status="speed-unknown", reason=sp.reason or "speed unknown", fits=True, meets_sla=None,
                          **_common(c))
-    rate = search_model.replicas_for_rate(serving, sp)
-    sizing = size_scenario(SCENARIO, knobs, mem, serving.concurrent_sessions, serving.max_num_seqs, gpn, rate)
+    sizing = size_scenario(SCENARIO, knobs, mem, serving.concurrent_sessions, serving.max_num_seqs, gpn,
+                           **search_model.sizing_options(serving, sp))
     assert sizing is not None  # the model fits
     node = node_power(gpu, c.server, gpn, inputs.costs)
     phys = physical(sizing.nodes, node, inputs.costs)

@@ -44,8 +44,10 @@ def speed(
     weights: str,
     tensor_parallel: int,
     pipeline_parallel: int,
+    kv_cache: str = "auto",
 ) -> Speed:
-    est: InferenceEstimate = estimate_inference(spec, params, memory, gpu, serving, weights, tensor_parallel)
+    est: InferenceEstimate = estimate_inference(spec, params, memory, gpu, serving, weights, tensor_parallel,
+                                                kv_cache=kv_cache, pipeline_parallel=pipeline_parallel)
     return Speed(
         known=est.known,
         reason=est.reason,
@@ -56,14 +58,25 @@ def speed(
         requests_per_s_replica=est.requests_per_s_replica,
         meets_sla=est.meets_sla,
         sla_notes=est.sla_notes,
-        curve=tuple((p.batch, p.itl_ms, p.tokens_per_s) for p in est.curve),
+        curve=tuple((p.batch, p.itl_ms, p.output_tokens_per_s) for p in est.curve),
     )
 
 
 def speed_key(gpu_id: str, weights: str, kv_cache: str, tp: int, pp: int, engine: str, memory: MemoryBreakdown) -> tuple:
     """What `speed()` depends on beyond the model and workload: configurations with the same key
-    share one estimate. This roofline reads the engine only through the batch the KV pool allows."""
-    return (gpu_id, weights, kv_cache, tp, pp, memory.sessions_per_replica)
+    share one estimate. The step model reads the engine (its overheads and prefill scheduling) and
+    the KV pool (the sequences it admits)."""
+    return (gpu_id, weights, kv_cache, tp, pp, engine, memory.sessions_per_replica, memory.kv_pool_bytes)
+
+
+def sizing_options(serving: ServingInputs, s: Speed) -> dict:
+    """The keyword arguments plan() gives engine.scenarios.size_scenario for this speed: the rate
+    with the scenario's headroom, and the SLA (or pinned) batch as a replica's session limit."""
+    limit = None
+    if s.known and (getattr(serving, "batch", None) or serving.ttft_ms is not None or serving.itl_ms is not None):
+        limit = s.batch
+    return {"requests_per_second": serving.requests_per_second, "requests_per_s_replica": s.requests_per_s_replica,
+            "batch_limit": limit}
 
 
 def replicas_for_rate(serving: ServingInputs, s: Speed) -> int:
