@@ -21,6 +21,16 @@ SERVING_ENGINES: tuple[str, ...] = ServingEngine.__args__  # type: ignore[attr-d
 
 
 @dataclass(frozen=True, slots=True)
+class SpeculativeInputs:
+    """[serving.speculative]: draft `tokens` per step, each accepted with probability
+    `acceptance`; `method` 'mtp' (the model's multi-token-prediction head) or 'draft'."""
+
+    method: Literal["mtp", "draft"] = "mtp"
+    tokens: int = 1
+    acceptance: float = 0.7
+
+
+@dataclass(frozen=True, slots=True)
 class ServingInputs:
     engine: ServingEngine = "vllm"
     memory_fraction: float = 0.90  # vLLM gpu_memory_utilization / SGLang mem_fraction_static /
@@ -35,6 +45,8 @@ class ServingInputs:
     requests_per_second: float = 1.0
     ttft_ms: float | None = 1000.0
     itl_ms: float | None = 50.0
+    batch: int | None = None  # requests in flight per replica, pinned; None: the SLA decides
+    speculative: SpeculativeInputs | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,10 @@ class CostInputs:
     kw_per_rack: float = 40.0  # power budget of one rack
     rack_units_per_rack: int = 42
     host_base_kw: float = 1.0  # CPUs, memory, NICs, fans of a node when no server is named
+    # Owned hardware: purchase price per GPU (USD, with its share of server and network),
+    # written off over `amortization_years` (None: 3 years); used when no price_per_gpu_hour.
+    capex: float | None = None
+    amortization_years: float | None = None
 
 
 TrainingMethod = Literal["full", "freeze", "lora", "dora", "qlora"]
@@ -134,6 +150,8 @@ class PlanInputs:
     gpus_per_node: int = 8
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
+    expert_parallel: int = 1  # MoE experts split over this many of the replica's GPUs
+    dp_attention: bool = False  # data-parallel attention across the TP ranks (MoE engines)
     serving: ServingInputs = field(default_factory=ServingInputs)
     scenarios: dict[str, ScenarioKnobs] = field(default_factory=lambda: dict(DEFAULT_SCENARIOS))
     costs: CostInputs = field(default_factory=CostInputs)

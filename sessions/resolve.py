@@ -15,6 +15,7 @@ from engine.inputs import (
     CostInputs,
     PlanInputs,
     ServingInputs,
+    SpeculativeInputs,
     TrainingInputs,
 )
 from engine.model import ModelConfigError, ModelSpec
@@ -143,10 +144,13 @@ def to_plan_inputs(
         gpus_per_node=server.gpus_per_node if server else (hw.gpus_per_node or DEFAULT_GPUS_PER_NODE),
         tensor_parallel=hw.tensor_parallel,
         pipeline_parallel=hw.pipeline_parallel,
+        expert_parallel=hw.expert_parallel,
+        dp_attention=hw.data_parallel_attention,
         serving=ServingInputs(
-            **s.model_dump(exclude={"sla"}),
+            **s.model_dump(exclude={"sla", "speculative"}),
             ttft_ms=s.sla.ttft_ms,
             itl_ms=s.sla.itl_ms,
+            speculative=SpeculativeInputs(**s.speculative.model_dump()) if s.speculative else None,
         ),
         scenarios=scenarios,
         costs=CostInputs(**costs.model_dump()),

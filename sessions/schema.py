@@ -82,6 +82,8 @@ class HardwareSection(_Section):
     gpus_per_node: int | None = Field(default=None, ge=1, le=4096)  # when no server is named
     tensor_parallel: int = Field(default=1, ge=1, le=4096)
     pipeline_parallel: int = Field(default=1, ge=1, le=4096)
+    expert_parallel: int = Field(default=1, ge=1, le=4096)  # MoE: experts split over this many GPUs
+    data_parallel_attention: bool = False  # MoE engines: attention replicated per rank, batch split
 
     @model_validator(mode="after")
     def _one_gpu(self) -> HardwareSection:
@@ -99,6 +101,12 @@ class SlaSection(_Section):
     itl_ms: float = Field(default=_S.itl_ms, gt=0, le=3_600_000)
 
 
+class SpeculativeSection(_Section):
+    method: Literal["mtp", "draft"] = "mtp"
+    tokens: int = Field(default=1, ge=1, le=16)
+    acceptance: float = Field(default=0.7, ge=0, lt=1)
+
+
 class ServingSection(_Section):
     engine: ServingEngine = _S.engine
     memory_fraction: float = Field(default=_S.memory_fraction, gt=0, le=1)
@@ -110,7 +118,9 @@ class ServingSection(_Section):
     prompt_tokens: int = Field(default=_S.prompt_tokens, ge=1, le=_BIG)
     output_tokens: int = Field(default=_S.output_tokens, ge=1, le=_BIG)
     requests_per_second: float = Field(default=_S.requests_per_second, ge=0, le=1e9)
+    batch: int | None = Field(default=None, ge=1, le=1_000_000)  # pinned requests in flight per replica
     sla: SlaSection = SlaSection()
+    speculative: SpeculativeSection | None = None
 
 
 class TrainingSection(_Section):
@@ -203,6 +213,35 @@ class CostsSection(_Section):
     kw_per_rack: float = Field(default=_C.kw_per_rack, gt=0, le=1e4)
     rack_units_per_rack: int = Field(default=_C.rack_units_per_rack, ge=1, le=1000)
     host_base_kw: float = Field(default=_C.host_base_kw, ge=0, le=1e3)
+    capex: float | None = Field(default=None, gt=0, le=1e9)  # owned: USD per GPU, with its server share
+    amortization_years: float | None = Field(default=None, gt=0, le=50)  # None: 3 years
+
+
+class FleetSection(_Section):
+    """The fleet this plan would run on (issue 11): a Prometheus server that scrapes dcgm-exporter
+    metrics (NVIDIA's exporter or `gpuplan exporter`). `lookback`: how far back hosts that stopped
+    reporting are still listed (a PromQL duration)."""
+
+    prometheus: str = Field(min_length=1, max_length=4096)
+    lookback: str = Field(default="1h", min_length=1, max_length=40)
+
+    @field_validator("prometheus")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        import re
+
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"must be the Prometheus base URL, e.g. http://127.0.0.1:9090, got {value!r}")
+        return value
+
+    @field_validator("lookback")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+            raise ValueError(f"must be a Prometheus duration such as 15m, 1h or 1h30m, got {value!r}")
+        return value
 
 
 class Session(_Section):
@@ -214,6 +253,7 @@ class Session(_Section):
     training: TrainingSection | None = None
     scenarios: ScenariosSection = ScenariosSection()
     costs: CostsSection = CostsSection()
+    fleet: FleetSection | None = None
 
     @model_validator(mode="before")
     @classmethod
