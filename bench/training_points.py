@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -340,4 +340,4 @@ def cases() -> tuple[Case, ...]:
     return tuple(out)
 
 
-__all__ = ["Case", "cases", "field", "gpu_for", "model_for"]
+__all__ = ["Case", "cases", "gpu_for", "model_for"]

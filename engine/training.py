@@ -126,6 +126,15 @@ def _search_last(lo: int, hi: int, ok) -> int:
     return lo
 
 
+def _whole_nodes(gpus: int, replica: int, gpus_per_node: int) -> int:
+    """Beyond one node, runs are booked in whole nodes: round up to a multiple of the node (and
+    of the replica)."""
+    if gpus <= gpus_per_node:
+        return gpus
+    step = math.lcm(replica, gpus_per_node)
+    return math.ceil(gpus / step) * step
+
+
 def choose_gpus(spec: ModelSpec, params: ParamCounts, gpu: GpuSpec, t: TrainingInputs, gpus_per_node: int) -> int | None:
     """The fewest GPUs (whole replicas) on which the run fits and, with a deadline, finishes in
     time. None when even `max_gpus` is not enough."""
@@ -170,6 +179,8 @@ def estimate_training(
     notes: list[str] = []
     chosen = t.gpus is None
     gpus = t.gpus if t.gpus is not None else choose_gpus(spec, params, gpu, t, gpus_per_node)
+    if t.gpus is None and gpus is not None:
+        gpus = _whole_nodes(gpus, _replica(t), gpus_per_node)
     if gpus is None:
         gpus = max(_replica(t), (t.max_gpus // _replica(t)) * _replica(t))
         notes.append(f"does not fit on up to {gpus:,} GPUs with this layout")

@@ -75,8 +75,6 @@ def layout(t: TrainingInputs, gpus: int) -> Layout:
     expert_shard = max(1, shard * tp // ep)
     per_replica_batch = max(1, math.ceil(t.global_batch_size / dp))
     micro = max(1, math.ceil(per_replica_batch / t.micro_batch_size))
-    if t.gradient_accumulation and t.global_batch_size <= 0:
-        micro = t.gradient_accumulation
     return Layout(gpus, tp, pp, cp, ep, dp, max(1, shard), expert_shard, micro)
 
 
@@ -370,11 +368,9 @@ def memory_per_gpu(
         trainable = trainable_all
         lora_here = trainable_all * share / lay.tp
         if t.method == "qlora":
-            bits = WEIGHT_BITS[t.qlora_format]
-            block = (dense + experts) * bits / 8.0
             # norms and routers stay 16-bit: a rounding error next to the linears
+            block = (dense + experts) * WEIGHT_BITS[t.qlora_format] / 8.0
         else:
-            bits = 16.0
             block = (dense + experts) * 2.0
         frozen = block + (embed + head) * 2.0
         weights = frozen / (lay.shard if zero >= 3 else 1)

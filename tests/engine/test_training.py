@@ -89,7 +89,16 @@ def test_planner_picks_fewest_gpus_that_fit():
     p = count_params(spec)
     e = estimate_training(spec, p, H100, t, 2.0)
     assert e.fits and e.gpus_chosen
-    assert not memory_per_gpu(spec, p, t, e.gpus - 1).total <= H100.memory_bytes
+    fewer = e.gpus - 8 if e.gpus > 8 else e.gpus - 1  # whole nodes beyond one node
+    assert fewer < 1 or not memory_per_gpu(spec, p, t, fewer).total <= H100.memory_bytes
+
+
+def test_beyond_one_node_the_planner_books_whole_nodes():
+    t = TrainingInputs(method="full", gpus=None, zero_stage=3, framework="torchtitan", dataset_tokens=2e10,
+                       epochs=1, deadline_hours=72, gradient_checkpointing="full", sequence_length=8192)
+    spec = model_spec("llama-3.1-70b")
+    e = estimate_training(spec, count_params(spec), H100, t, 2.5, gpus_per_node=8)
+    assert e.gpus > 8 and e.gpus % 8 == 0 and e.meets_deadline
 
 
 def test_deadline_buys_more_gpus():
