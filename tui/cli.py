@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("path", type=Path)
     im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
     im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
+
+    from .forecast_cli import add_parser as add_forecast_parser
+
+    add_forecast_parser(sub)
     return p
 
 
@@ -196,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_plan(args)
         if args.command == "catalog":
             return _cmd_catalog(args)
+        if args.command == "forecast":
+            from .forecast_cli import cmd_forecast
+
+            return cmd_forecast(args)
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)
