@@ -89,9 +89,14 @@ class BacktestScore:
     coverage_p95: float | None
 
 
+MAX_MEAN_CORRECTION_VAR = 0.1  # the log-normal mean correction is capped at exp(0.05) = +5 %
+
+
 def back_transform(mu: np.ndarray, var: np.ndarray, offset: float) -> np.ndarray:
-    """The mean of a log-normal, back from log(x + offset)."""
-    return np.clip(np.exp(mu + var / 2.0) - offset, 0.0, None)
+    """The mean of a log-normal, back from log(x + offset): exp(mu + var/2). The correction is
+    capped: where the backtests were wild (a tail that exploded) an uncapped exp(var/2) would
+    turn wide intervals into a point forecast many times the history."""
+    return np.clip(np.exp(mu + np.minimum(var, MAX_MEAN_CORRECTION_VAR) / 2.0) - offset, 0.0, None)
 
 
 def interval(mu: np.ndarray, width: np.ndarray, z: float, offset: float) -> tuple[np.ndarray, np.ndarray]:

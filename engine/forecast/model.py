@@ -8,7 +8,7 @@ Pure: numbers in, a :class:`ForecastResult` out; nothing printed, nothing read.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +32,8 @@ class ForecastSettings:
     growth_cap: float = 0.25  # the most the level may grow (or shrink, as 1/(1+cap)) per week
     backtest_origins: int = 6
     backtest_lead_s: float = WEEK_S  # each origin forecasts at most this far (capped by horizon)
+    max_history_s: float = 12 * WEEK_S  # older history is left out: it bounds the fit time, and
+    # a two-week forecast rests on the recent level, trend and seasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,14 @@ def _origins(n: int, lead: int, count: int, min_train: int) -> list[int]:
 
 
 def forecast_series(prep: Prepared, settings: ForecastSettings = ForecastSettings()) -> ForecastResult:
+    keep = int(settings.max_history_s / prep.step_s)
+    repairs = list(prep.repairs)
+    if len(prep.values) > keep:
+        repairs.append(
+            Repair("trimmed", len(prep.values) - keep, f"only the last {settings.max_history_s / WEEK_S:g} weeks"
+                   f" of {len(prep.values) * prep.step_s / WEEK_S:.1f} are fitted")
+        )
+        prep = replace(prep, index=prep.index[-keep:], values=prep.values[-keep:])
     x = prep.values
     n = len(x)
     steps_per_day = int(round(86400.0 / prep.step_s))
@@ -117,7 +127,10 @@ def forecast_series(prep: Prepared, settings: ForecastSettings = ForecastSetting
     # ---- the pool, each family's best by AICc -------------------------------------------------
     ets_all = {k: fit_ets(adj, k) for k in ETS_KINDS}
     ets = best(list(ets_all.values()))
+    min_train = max(2 * max(periods, default=steps_per_day), 2 * steps_per_day) + 1
+    # each origin forecasts a week (or the horizon); short histories get shorter leads, down to a day
     lead = max(1, min(horizon, int(round(settings.backtest_lead_s / prep.step_s))))
+    lead = max(min(lead, steps_per_day, horizon), min(lead, (n - min_train) // 2))
     if ets is not None and ets.kind == "AAN" and horizon > lead and ets_all.get("AAdN") is not None:
         damped = ets_all["AAdN"]
         guardrails.append(
@@ -135,7 +148,6 @@ def forecast_series(prep: Prepared, settings: ForecastSettings = ForecastSetting
     models["seasonal_naive"] = "seasonal naive (weekly)" if season == week else "seasonal naive (daily)"
 
     # ---- rolling-origin backtest --------------------------------------------------------------
-    min_train = max(2 * max(periods, default=steps_per_day), 2 * steps_per_day) + 1
     runs: list[bt.OriginRun] = []
     for o in _origins(n, lead, settings.backtest_origins, min_train):
         y_k = y[:o]
@@ -197,7 +209,7 @@ def forecast_series(prep: Prepared, settings: ForecastSettings = ForecastSetting
         weights=weights,
         models=models,
         guardrails=guardrails,
-        repairs=list(prep.repairs),
+        repairs=repairs,
     )
 
 

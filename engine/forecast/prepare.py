@@ -159,7 +159,7 @@ def _fill_gaps(mean: pd.Series, season: int, repairs: list[Repair], step: float)
         parts.append(f"{long_interp} in long gaps interpolated (no earlier season to copy)")
     longest = max(b - a for a, b in runs)
     repairs.append(
-        Repair("gaps", n_missing, f"{n_missing} missing {unit} in {len(runs)} gaps (longest {longest}): " + "; ".join(parts))
+        Repair("gaps", n_missing, f"{n_missing} missing {unit} in {len(runs)} gap{'s' if len(runs) > 1 else ''} (longest {longest}): " + "; ".join(parts))
     )
     return rest
 

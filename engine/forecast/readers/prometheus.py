@@ -114,8 +114,11 @@ def query_range(
     base = url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise PrometheusError(f"{url}: not an http:// or https:// URL")
-    end = time.time() if end is None else end
-    start = end - range_s
+    # Steps aligned to multiples of the step (as Grafana does): with samples on whole hours, an
+    # unaligned hourly step would land up to 59 minutes after each sample, beyond Prometheus'
+    # 5-minute lookback, and the series would come back empty.
+    end = math.floor((time.time() if end is None else end) / step_s) * step_s
+    start = math.ceil((end - range_s) / step_s) * step_s
     source = f"{base} {query}"
     chunk = step_s * (MAX_POINTS_PER_QUERY - 1)
     answers: list[Any] = []
