@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 
-EXTRA_HINT = "install the forecast extra: pip install -e '.[forecast]' (statsmodels, pandas)"
+EXTRA_HINT = "install the forecast extra: pip install -e '.[forecast]' (statsmodels, pandas, threadpoolctl)"
 
 
 def available() -> bool:
     """True when statsmodels and pandas can be imported (without importing them)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("statsmodels", "pandas"))
+    return all(importlib.util.find_spec(name) is not None for name in ("statsmodels", "pandas", "threadpoolctl"))

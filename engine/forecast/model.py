@@ -90,6 +90,14 @@ def _origins(n: int, lead: int, count: int, min_train: int) -> list[int]:
 
 
 def forecast_series(prep: Prepared, settings: ForecastSettings = ForecastSettings()) -> ForecastResult:
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the matrices are tiny and OpenBLAS' thread pool costs more than it saves
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _forecast_series(prep, settings)
+
+
+def _forecast_series(prep: Prepared, settings: ForecastSettings) -> ForecastResult:
     keep = int(settings.max_history_s / prep.step_s)
     repairs = list(prep.repairs)
     if len(prep.values) > keep:
