@@ -50,7 +50,11 @@ def periods_for(n: int, step_s: float) -> tuple[int, ...]:
     return tuple(p for p in candidates if n > 2 * p)  # MSTL drops periods >= n/2
 
 
-def decompose(y: np.ndarray, periods: tuple[int, ...], *, stl_kwargs: dict | None = None) -> Decomposition:
+def decompose(
+    y: np.ndarray, periods: tuple[int, ...], *, stl_kwargs: dict | None = None, iterate: int = 2
+) -> Decomposition:
+    """MSTL of `y`; `iterate` passes over the seasonal components (2, R's default; the backtest's
+    re-decompositions use 1)."""
     y = np.asarray(y, dtype=float)
     periods = tuple(sorted(p for p in periods if len(y) > 2 * p))
     if not periods:
@@ -59,7 +63,7 @@ def decompose(y: np.ndarray, periods: tuple[int, ...], *, stl_kwargs: dict | Non
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = MSTL(y, periods=periods, stl_kwargs=FAST_STL if stl_kwargs is None else stl_kwargs).fit()
+        res = MSTL(y, periods=periods, iterate=iterate, stl_kwargs=FAST_STL if stl_kwargs is None else stl_kwargs).fit()
     seasonal = np.asarray(res.seasonal)
     if seasonal.ndim == 1:
         seasonal = seasonal[:, None]

@@ -159,7 +159,7 @@ def _forecast_series(prep: Prepared, settings: ForecastSettings) -> ForecastResu
     runs: list[bt.OriginRun] = []
     for o in _origins(n, lead, settings.backtest_origins, min_train):
         y_k = y[:o]
-        dec_k = decompose(y_k, periods)
+        dec_k = decompose(y_k, periods, iterate=1)
         adj_k = y_k - dec_k.seasonal_sum
         seas = dec_k.extend(lead)
         fc = {name: f.refit_forecast(adj_k, lead) + seas for name, f in pool.items()}

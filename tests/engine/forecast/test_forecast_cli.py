@@ -20,6 +20,7 @@ EXAMPLES = ROOT / "sessions" / "examples"
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> Path:
+    pytest.importorskip("statsmodels", reason="the forecast extra (statsmodels) is not installed")
     t, v = synthetic(weeks=3, growth_per_week=0.05, noise=0.02)
     return write_csv(tmp_path_factory.mktemp("h") / "traffic.csv", t, v, header="timestamp,rps")
 

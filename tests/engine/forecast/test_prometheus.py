@@ -25,6 +25,7 @@ def prometheus(tmp_path_factory):
     """Two replicas' request rates, hourly on whole hours, for three weeks up to the last hour.
     Samples sit on whole hours so step-aligned hourly queries land on them (Prometheus only looks
     back 5 minutes for a sample)."""
+    pytest.importorskip("statsmodels", reason="the forecast extra (statsmodels) is not installed")
     workdir = tmp_path_factory.mktemp("prom")
     _, values = synthetic(weeks=WEEKS + 1 / 7, growth_per_week=0.05, noise=0.02)
     last_hour = math.floor(time.time() / 3600) * 3600
