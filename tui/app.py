@@ -58,6 +58,10 @@ def _pane(name: str, store: Callable[[], Any]) -> Any:
         from .widgets.sessions_tab import SessionsPane
 
         return SessionsPane(store, id="sessions-pane")
+    if name == "forecast":
+        from .widgets.forecast import ForecastPane
+
+        return ForecastPane(id="forecast-pane")
     from .widgets import panes
 
     cls = {"serving": panes.ServingPane, "training": panes.TrainingPane, "forecast": panes.ForecastPane}[name]

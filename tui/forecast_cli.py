@@ -54,13 +54,18 @@ def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, Path | None]:
-    """CLI flags over the session's [forecast] over the defaults; the plan when a session is given."""
-    merged: dict[str, Any] = {
+def default_settings() -> dict[str, Any]:
+    """The forecast settings when neither flags nor a session's [forecast] table say otherwise."""
+    return {
         "history": None, "column": None, "timezone": None, "prometheus": None, "query": None,
         "range": "8w", "step": "1h", "sum": False, "metric": None, "horizon": "14d",
         "quantile": "p80", "scenario": "base", "growth_cap": 0.25,
     }
+
+
+def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, Path | None]:
+    """CLI flags over the session's [forecast] over the defaults; the plan when a session is given."""
+    merged = default_settings()
     plan = None
     base_dir = None
     if args.session is not None:
@@ -123,8 +128,10 @@ def load_raw(settings: dict[str, Any]):
                              sum_series=bool(settings["sum"]))
 
 
-def build_report(settings: dict[str, Any], plan: Any) -> dict[str, Any]:
-    """Run the whole forecast and return the JSON-ready report (what every format renders)."""
+def build_report(settings: dict[str, Any], plan: Any, *, strict: bool = True) -> dict[str, Any]:
+    """Run the whole forecast and return the JSON-ready report (what every format renders).
+    Keys starting with "_" are for the app, not the report. With `strict`, a plan that cannot
+    size capacity is an error; without, the forecast is kept and `capacity_error` says why."""
     from engine.forecast.capacity import basis_from_plan, capacity_timeline
     from engine.forecast.history import parse_duration
     from engine.forecast.model import ForecastSettings, forecast_history
@@ -163,8 +170,17 @@ def build_report(settings: dict[str, Any], plan: Any) -> dict[str, Any]:
         "repairs": [r.as_dict() for r in result.repairs],
         "capacity": None,
     }
+    report["_history_tail"] = [float(v) for v in result.history[-int(7 * 86400 / result.step_s):]]
     if plan is not None:
-        basis = basis_from_plan(plan, metric)
+        from engine.forecast.errors import ForecastInputError
+
+        try:
+            basis = basis_from_plan(plan, metric)
+        except ForecastInputError as exc:
+            if strict:
+                raise
+            report["capacity_error"] = str(exc)
+            return report
         timeline = capacity_timeline(result.points, result.step_s, result.peak_factor, basis, settings["quantile"])
         times = [p.t for p in result.points]
         chosen = timeline[settings["scenario"]]
