@@ -4,6 +4,8 @@ the extra the tab says how to install it. Snapshots at 80x24, 120x40 and 200x50.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.app import App, ComposeResult
 
@@ -79,6 +81,22 @@ async def test_fit_shows_accuracy_components_and_capacity(traffic):
         assert "MASE" in summary and "daily peak at 14:00 UTC" in summary and "capacity" in summary
         assert not app.query_one("#fc-capacity-plot").has_class("hidden")
         assert len(pane.report["points"]) == 14 * 24
+
+
+async def test_a_changed_history_file_is_refitted(traffic):
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _fit(pilot, traffic)
+        pane = app.query_one("#forecast-pane")
+        first = pane.report["points"][0]["mean"]
+        assert pane.check_history() is False  # unchanged: nothing to do
+        t, v = synthetic(weeks=3, growth_per_week=0.05, noise=0.02)
+        write_csv(Path(traffic), t, v * 2, header="timestamp,rps")  # demand doubled
+        assert pane.check_history() is True
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        assert pane.state == "ready" and pane.report["points"][0]["mean"] == pytest.approx(2 * first, rel=0.02)
 
 
 async def test_bad_history_shows_the_row_and_keeps_the_app(tmp_path, monkeypatch):

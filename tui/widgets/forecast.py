@@ -32,6 +32,16 @@ def _session_forecast(app: Any) -> tuple[Any, Path | None]:
     return getattr(session, "forecast", None), (Path(path).parent if path else None)
 
 
+def _stamp(path: str | None) -> tuple[float, int] | None:
+    if not path:
+        return None
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return (st.st_mtime, st.st_size)
+
+
 class ForecastPane(VerticalScroll):
     DEFAULT_CSS = tcss("forecast.tcss")
 
@@ -45,10 +55,15 @@ class ForecastPane(VerticalScroll):
             super().__init__()
             self.reason = reason
 
+    WATCH_EVERY_S = 2.0
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report: dict[str, Any] | None = None
         self.state = "idle"  # idle | fitting | ready | failed | unavailable
+        self._settings: dict[str, Any] | None = None
+        self._stamp: tuple[float, int] | None = None  # (mtime, size) of the fitted history file
+        self._watch_timer: Any = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="fc-controls"):
@@ -109,11 +124,27 @@ class ForecastPane(VerticalScroll):
         if not settings["history"] and not settings["prometheus"]:
             self._status("Name a history file first.", error=True)
             return
+        self._start(settings)
+
+    def _start(self, settings: dict[str, Any]) -> None:
         self.state = "fitting"
         self.add_class("fitting")
+        self._settings = settings
+        self._stamp = _stamp(settings["history"])
         self._status(f"fitting {settings['history'] or settings['prometheus']} ...")
         plan = getattr(self.app, "plan", None)
         self.run_worker(lambda: self._fit(settings, plan), thread=True, exclusive=True, group="forecast")
+
+    def check_history(self) -> bool:
+        """Refit when the fitted history file changed on disk (the tab watches its own input,
+        as watch mode does the session); True when a refit started."""
+        if self.state == "fitting" or self._settings is None or not self._settings.get("history"):
+            return False
+        stamp = _stamp(self._settings["history"])
+        if stamp is None or stamp == self._stamp:
+            return False
+        self._start(self._settings)
+        return True
 
     def _fit(self, settings: dict[str, Any], plan: Any) -> None:
         """In a thread: the whole forecast; the result goes back as a message."""
@@ -137,6 +168,8 @@ class ForecastPane(VerticalScroll):
         self.state = "ready"
         self.remove_class("fitting")
         self.show_forecast(message.report)
+        if self._watch_timer is None and self._settings and self._settings.get("history"):
+            self._watch_timer = self.set_interval(self.WATCH_EVERY_S, self.check_history, name="forecast-watch")
 
     def on_forecast_pane_failed(self, message: Failed) -> None:
         self.state = "failed"
