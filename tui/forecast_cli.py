@@ -43,9 +43,24 @@ def add_parser(sub: Any) -> None:
 
 
 def _bad(message: str) -> Exception:
-    from .cli import BadInput
+    """Bad input: `gpuplan` exits 2 with this message; the Forecast tab shows it."""
+    from engine.forecast.errors import ForecastInputError
 
-    return BadInput(message)
+    return ForecastInputError(message)
+
+
+def plan_session(text: str, filename: str) -> Any:
+    """The session's plan (for per-replica capacity); bad sessions are bad input."""
+    from catalogs.loader import CatalogError, load_catalog
+    from engine.plan import plan
+    from sessions.io import SessionError, parse_session
+    from sessions.resolve import to_plan_inputs
+
+    try:
+        session = parse_session(text, filename)
+        return plan(to_plan_inputs(session, load_catalog(), file=filename, text=text))
+    except (SessionError, CatalogError) as exc:
+        raise _bad(str(exc)) from None
 
 
 def _iso(t: float | None) -> str | None:
@@ -71,8 +86,6 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, Path | Non
     if args.session is not None:
         from sessions.io import SessionError, parse_session
 
-        from .cli import plan_from_text
-
         try:
             text = args.session.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -83,7 +96,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, Path | Non
             session = parse_session(text, str(args.session))
         except SessionError as exc:
             raise _bad(str(exc)) from None
-        plan = plan_from_text(text, str(args.session))
+        plan = plan_session(text, str(args.session))
         base_dir = args.session.resolve().parent
         if session.forecast is not None:
             merged.update(session.forecast.model_dump())
@@ -286,12 +299,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
     if not available():
         raise _bad(f"forecasting needs statsmodels and pandas: {EXTRA_HINT}")
-    from engine.forecast.errors import ForecastInputError
-
     settings, plan, _ = _settings(args)
-    try:
-        report = build_report(settings, plan)
-    except ForecastInputError as exc:
-        raise _bad(str(exc)) from None
+    report = build_report(settings, plan)  # ForecastInputError: the caller exits 2 with its message
     sys.stdout.write(render(report, args.format))
     return 0

@@ -19,9 +19,9 @@ SIZES = [(80, 24), (120, 40), (200, 50)]
 
 
 def _plan():
-    from tui.cli import plan_from_text
+    from tui.forecast_cli import plan_session
 
-    return plan_from_text(SESSION, "chat-70b.toml")
+    return plan_session(SESSION, "chat-70b.toml")
 
 
 class PaneApp(App):

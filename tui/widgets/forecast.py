@@ -153,13 +153,14 @@ class ForecastPane(VerticalScroll):
 
             report = build_report(settings, plan, strict=False)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the app
-            from ..cli import BadInput
+            from engine.forecast.errors import ForecastInputError
 
-            if not isinstance(exc, BadInput):
+            bad_input = isinstance(exc, ForecastInputError)
+            if not bad_input:
                 from ..logs import log_exception
 
                 log_exception("forecast", exc)
-            self.post_message(self.Failed(str(exc) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.Failed(str(exc) if bad_input else f"{type(exc).__name__}: {exc}"))
             return
         report.pop("_result", None)  # the arrays stay in the worker; the pane needs the dict
         self.post_message(self.Fitted(report))
