@@ -23,7 +23,8 @@ def add_parser(sub: Any) -> None:
         description="Forecast demand from history and size replicas and GPUs for it. HISTORY is a CSV "
         "(timestamp,value), a saved Prometheus query_range JSON, or a `gpuplan watch --record` trace.",
     )
-    fc.add_argument("history", type=Path, nargs="?", metavar="HISTORY")
+    fc.add_argument("history", type=Path, nargs="?", metavar="HISTORY",
+                    help="a timestamp,value CSV, a saved Prometheus query_range JSON or a watch --record trace")
     fc.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (instead of HISTORY)")
     fc.add_argument("--query", metavar="PROMQL", help="PromQL for --prometheus, e.g. sum(rate(vllm:request_success_total[5m]))")
     fc.add_argument("--range", dest="range_", metavar="DURATION", help="history to ask for (default 8w)")
@@ -39,7 +40,8 @@ def add_parser(sub: Any) -> None:
                     help="demand scenario for the capacity timeline (default base)")
     fc.add_argument("--growth-cap", type=float, metavar="FRACTION", help="most growth per week (default 0.25)")
     fc.add_argument("--session", type=Path, metavar="FILE", help="size capacity with this session's plan")
-    fc.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    fc.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                    help="text (default), json (points, components, backtest, guardrails, repairs, capacity) or csv")
 
 
 def _bad(message: str) -> Exception:

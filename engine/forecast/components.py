@@ -94,7 +94,8 @@ def describe_components(dec: Decomposition, t: np.ndarray, step_s: float, offset
     if detrended > 0:
         residual_share = float(np.var(dec.resid) / detrended)
         explanations["residual"] = (
-            f"{residual_share * 100:.0f} % of the variation around the trend is irregular (not daily or weekly)"
+            f"{residual_share * 100:.{0 if residual_share >= 0.1 else 1}f} % of the variation around the trend is"
+            " irregular (not daily or weekly)"
         )
     del daily, offset
     return Components(trend_per_week, daily_profile, weekly_profile, weekly_peak, residual_share, explanations)
