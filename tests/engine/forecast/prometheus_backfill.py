@@ -1,39 +1,27 @@
-"""A real Prometheus over a backfilled TSDB, for the forecast integration tests.
-
-The series are written as OpenMetrics, turned into TSDB blocks with `promtool tsdb
-create-blocks-from openmetrics`, and served by `prometheus` on 127.0.0.1 with a free port, in its
-own process group (stopped with SIGTERM, then SIGKILL, by the fixture's finalizer). Readiness is
-a bounded poll of /-/ready, never a fixed sleep. Where the binaries are absent the tests skip
-with a reason that `make test` prints (-rs).
+"""Backfilled history for the forecast integration tests: series written as OpenMetrics, turned
+into a TSDB block with `promtool tsdb create-blocks-from openmetrics`, then served by the shared
+real-Prometheus fixture (tests/prometheus_support.py: 127.0.0.1, a free port, its own process
+group, stopped by the finalizer). Where the binaries are absent the tests skip with a reason that
+`make test` prints (-rs).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterable
 
 import pytest
 
-PROMETHEUS = shutil.which("prometheus")
-PROMTOOL = shutil.which("promtool")
+from tests.prometheus_support import PROMETHEUS, PROMTOOL, PrometheusServer, free_port
+
+__all__ = ["backfill", "free_port", "openmetrics", "requires_prometheus", "serve"]
+
 SKIP_REASON = (
     "integration: `prometheus` and `promtool` are not on PATH (Debian package `prometheus`; .ci/run"
     " installs it), so the forecast-from-Prometheus tests were skipped"
 )
 requires_prometheus = pytest.mark.skipif(PROMETHEUS is None or PROMTOOL is None, reason=SKIP_REASON)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def openmetrics(name: str, series: Iterable[tuple[str, Iterable[tuple[float, float]]]]) -> str:
@@ -59,46 +47,6 @@ def backfill(text: str, workdir: Path) -> Path:
     return tsdb
 
 
-class Prometheus:
-    def __init__(self, tsdb: Path, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n")
-        self.log = workdir / "prometheus.log"
-        self._log_file = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            [
-                PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--storage.tsdb.retention.time=10y",  # backfilled weeks must not expire on load
-                "--log.level=warn",
-            ],
-            stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> Prometheus:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"prometheus exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.1)  # a bounded poll for readiness, not a wait for a result
-        raise AssertionError(f"prometheus not ready in {timeout} s: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        self._log_file.close()
+def serve(tsdb: Path, workdir: Path) -> PrometheusServer:
+    """Prometheus over the backfilled TSDB; weeks-old samples must not expire on load."""
+    return PrometheusServer(workdir, scrape_interval="1h", tsdb=tsdb, extra_args=["--storage.tsdb.retention.time=10y"])

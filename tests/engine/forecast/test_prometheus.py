@@ -14,7 +14,7 @@ from engine.forecast.errors import PrometheusError
 from engine.forecast.readers.prometheus import query_range
 from tui.cli import main
 
-from .prometheus_backfill import Prometheus, backfill, openmetrics, requires_prometheus
+from .prometheus_backfill import backfill, openmetrics, requires_prometheus, serve
 from .series import synthetic
 
 WEEKS = 3
@@ -34,7 +34,7 @@ def prometheus(tmp_path_factory):
         "demand_rps",
         [('replica="a"', zip(times, values * 0.6)), ('replica="b"', zip(times, values * 0.4))],
     )
-    server = Prometheus(backfill(text, workdir), workdir)
+    server = serve(backfill(text, workdir), workdir)
     try:
         server.wait_ready()
         yield server
