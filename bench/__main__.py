@@ -4,7 +4,8 @@ cli_plan_s_median < 0.4 s, keystroke_to_table_ms_median < 50 ms, startup within 
 Textual app, rss_mb < 150, monitor_cpu_percent_1hz_8gpu < 1 % of a core, fleet_refresh_ms_median_1000x8
 well under the 5 s refresh interval (it runs on a worker thread; the table only renders what is
 visible), search_ms_full_catalog < 100 ms, training memory/speed median errors < 15 % / 20 %,
-soak_rss_growth_mb_1h_10hz < 5 MB after the first minute (bench/soak_bench.py; a few minutes).
+soak_rss_growth_mb_1h_10hz < 5 MB after the first minute (bench/soak_bench.py; a few minutes),
+forecast_s_8w_hourly < 1 s, forecast_s_4w_5min < 2 s.
 
 Each bench module is imported by name when its figure is measured, so one that fails to import
 reports itself and the others still run."""
@@ -52,6 +53,9 @@ def main() -> int:
         # accuracy against the published runs; per-source tables go to stderr (target 15 % / 20 %)
         ("training_accuracy", "training_bench", "training_accuracy"),
         ("soak_rss_growth_mb_1h_10hz", "soak_bench", "soak_rss_growth_mb_1h_10hz"),
+        ("forecast_s_8w_hourly", "forecast_bench", "forecast_s_8w_hourly"),
+        ("forecast_s_4w_5min", "forecast_bench", "forecast_s_4w_5min"),
+        ("forecast_import_s", "forecast_bench", "forecast_import_s"),
     ):
         _measure(figures, name, lambda: getattr(importlib.import_module(f"bench.{module}"), function)())
     print(json.dumps(figures, indent=2))

@@ -244,6 +244,36 @@ class FleetSection(_Section):
         return value
 
 
+class ForecastSection(_Section):
+    """Where demand history comes from and how to forecast it (issue 12). `history` is a CSV,
+    a saved Prometheus range-query JSON or a `watch --record` trace, relative to the session
+    file; or `prometheus` (base URL) with `query` (PromQL) over `range` at `step`."""
+
+    history: str | None = Field(default=None, min_length=1, max_length=4096)
+    column: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=100)
+    prometheus: str | None = Field(default=None, min_length=1, max_length=4096)
+    query: str | None = Field(default=None, min_length=1, max_length=10_000)
+    range: str = Field(default="8w", pattern=r"^\d+(\.\d+)?[smhdw]$")
+    step: str = Field(default="1h", pattern=r"^\d+(\.\d+)?[smhdw]$")
+    sum: bool = False
+    metric: Literal["requests_per_s", "output_tokens_per_s", "busy_gpus"] = "requests_per_s"
+    horizon: str = Field(default="14d", pattern=r"^\d+(\.\d+)?[hdw]$")
+    quantile: Literal["mean", "p80", "p95"] = "p80"
+    scenario: Literal["base", "optimistic", "pessimistic", "spike"] = "base"
+    growth_cap: float = Field(default=0.25, gt=0, le=10)  # most growth per week (0.25 = +25 %)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ForecastSection:
+        if self.history is not None and self.prometheus is not None:
+            raise FieldProblem("prometheus", "give either `history` (a file) or `prometheus` + `query`, not both")
+        if self.prometheus is not None and self.query is None:
+            raise FieldProblem("query", "missing: `prometheus` needs a PromQL `query`")
+        if self.query is not None and self.prometheus is None:
+            raise FieldProblem("prometheus", "missing: `query` needs the Prometheus base URL in `prometheus`")
+        return self
+
+
 class Session(_Section):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(default="untitled", min_length=1, max_length=200)
@@ -254,6 +284,7 @@ class Session(_Section):
     scenarios: ScenariosSection = ScenariosSection()
     costs: CostsSection = CostsSection()
     fleet: FleetSection | None = None
+    forecast: ForecastSection | None = None
 
     @model_validator(mode="before")
     @classmethod

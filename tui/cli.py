@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     from .search_cli import add_parser as add_search_parser  # `gpuplan search` (tui/search_cli.py)
 
     add_search_parser(sub)
+    from .forecast_cli import add_parser as add_forecast_parser
+
+    add_forecast_parser(sub)
     return p
 
 
@@ -281,6 +284,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_search(args)
             except SearchInputError as exc:
                 raise BadInput(str(exc)) from exc
+        if args.command == "forecast":
+            from engine.forecast.errors import ForecastInputError
+
+            from .forecast_cli import cmd_forecast
+
+            try:
+                return cmd_forecast(args)
+            except ForecastInputError as exc:
+                raise BadInput(str(exc)) from None
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)

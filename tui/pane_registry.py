@@ -52,7 +52,7 @@ def _training(app: Any) -> Any:
 
 
 def _forecast(app: Any) -> Any:
-    from .widgets.panes import ForecastPane
+    from .widgets.forecast import ForecastPane
 
     return ForecastPane(id="forecast-pane")
 
