@@ -4,7 +4,6 @@ run the app. tui/cli.py calls it; nothing in the app imports it back."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 from . import logs
@@ -21,30 +20,40 @@ def run_app(
     simulate: int | None = None,
     record: Path | None = None,
     mouse: bool = True,
+    record_max_mb: float | None = None,
 ) -> int:
-    """Pick the telemetry backend, install the SIGHUP/SIGTERM handlers, run the app."""
+    """Pick the telemetry backend, install the SIGHUP/SIGTERM handlers (with a watchdog that ends
+    the process once the recovery is written, whatever the terminal driver does), run the app."""
+    import logging
+
     from engine.telemetry.backend import BackendUnavailable, create_backend
 
-    logs.configure()
+    from .hangup import HangupWatchdog
+
     try:
-        backend = create_backend(simulate=simulate, replay=replay, record=record)
+        logs.configure()
+    except OSError:
+        pass  # a read-only or full state dir: the app starts and says recovery and the log are off
+    logging.raiseExceptions = False  # a log write that fails later must not print over the screen
+    try:
+        backend = create_backend(simulate=simulate, replay=replay, record=record, record_max_mb=record_max_mb)
     except (BackendUnavailable, OSError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
+    recording = None
+    if record is not None:
+        parts = (["gzip"] if str(record).endswith(".gz") else []) + (
+            [f"rotates at {record_max_mb / 2:g} MB"] if record_max_mb else [])
+        recording = f"{record} ({', '.join(parts)})" if parts else str(record)  # the status line says so
     app = GpuPlanApp(session_path, watch=watch_file, monitor_first=monitor_first, interval=interval,
-                     backend=backend, recording=record)
-    previous = {}
-    for sig in (signal.SIGHUP, signal.SIGTERM):
-        try:
-            previous[sig] = signal.signal(sig, app.handle_signal)
-        except (ValueError, OSError):  # not the main thread / not supported here
-            pass
+                     backend=backend, recording=recording)
+    watchdog = HangupWatchdog(app.handle_signal).install()
     try:
         result = app.run(mouse=mouse)
     except OSError as exc:  # the terminal went away under us (after a hangup)
         logs.log_exception("run", exc)
         result = app.return_code
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        if watchdog.fired is None:
+            watchdog.uninstall()
     code = app.return_code if app.return_code is not None else (result or 0)
     return int(code or 0)
