@@ -230,15 +230,9 @@ class AlertTable(KeyedTable):
         super().__init__(**kwargs)
         self.entries: dict[str, AlertEntry] = {}
 
-    # Rows shown at most: what needs attention sorts first, so the cut only drops old, quiet
-    # alerts (the alert book keeps its 500 and the log keeps them all). A row with its render
-    # caches costs ~20 KB; 500 of them were most of an hour-long 10 Hz soak's growth (issue 10).
-    MAX_ROWS = 100
-
     def show(self, entries: Sequence[AlertEntry]) -> bool:
         rows: dict[str, tuple] = {}
         self.entries = {}
-        entries = sorted(entries, key=lambda e: (not e.active, e.severity != "critical", -e.id))[: self.MAX_ROWS]
         for e in entries:
             key = str(e.id)
             self.entries[key] = e
