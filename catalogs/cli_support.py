@@ -162,7 +162,8 @@ def _rows_for(kind: str, catalog: Catalog) -> tuple[list[str], list[list[str]]]:
         return SERVER_HEADERS, rows
     if kind == "prices":
         rows = [
-            [p.id, p.provider, p.gpu or "-", p.instance or "-", p.pricing, _price_text(p), p.source_date or "undated"]
+            [p.id, p.provider, p.gpu or "-", p.instance or "-", p.pricing, _price_text(p),
+             (p.source_date or "undated") + (f" (EXPIRED {p.valid_until})" if p.expired(_today()) else "")]
             for p in catalog.prices.values()
         ]
         return PRICE_HEADERS, rows
@@ -184,9 +185,16 @@ def as_json(kind: str, catalog: Catalog) -> list[dict[str, Any]]:
             rec["overrides_bundled"] = catalog.overrides_bundled(kind, spec.id)
             if kind == "prices":
                 rec["representative_per_gpu_hour"] = spec.representative
+                rec["expired"] = spec.expired(_today())
             out.append(rec)
         return out
     raise ValueError(f"unknown catalog kind {kind!r}; one of {', '.join(KINDS)}")
+
+
+def _today() -> str:
+    import datetime
+
+    return datetime.date.today().isoformat()
 
 
 __all__ = ["as_json", "model_record", "rows_for"]

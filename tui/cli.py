@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     src = wa.add_mutually_exclusive_group()
     src.add_argument("--replay", type=Path, metavar="TRACE", help="play a recorded trace instead of NVML")
     src.add_argument("--simulate", type=int, metavar="N", help="N simulated GPUs instead of NVML")
+    wa.add_argument("--metrics", metavar="ADDR", help="also serve the samples as Prometheus /metrics on HOST:PORT")
+    wa.add_argument("--allow-remote", action="store_true", help="allow a --metrics address other than loopback")
     wa.add_argument("--record", type=Path, metavar="TRACE",
                     help="record the samples to a gzip JSON-lines trace (.gz is added to the name if missing)")
     wa.add_argument("--record-max-mb", type=_record_cap, default=DEFAULT_RECORD_MAX_MB, metavar="MB",
@@ -88,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("path", type=Path, help="a config.json, or the folder that holds one")
     im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
     im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
+
+    from .fleet_cli import add_exporter_parser, add_fleet_parser
+
+    add_exporter_parser(sub)
+    add_fleet_parser(sub)
+    from .search_cli import add_parser as add_search_parser  # `gpuplan search` (tui/search_cli.py)
+
+    add_search_parser(sub)
     return p
 
 
@@ -221,6 +231,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
         record=record,
         record_max_mb=getattr(args, "record_max_mb", None),
         mouse=not args.no_mouse,
+        metrics=getattr(args, "metrics", None),
+        allow_remote=getattr(args, "allow_remote", False),
     )
 
 
@@ -262,6 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_plan(args)
         if args.command == "catalog":
             return _cmd_catalog(args)
+        if args.command in ("exporter", "fleet"):
+            from .fleet_cli import cmd_exporter, cmd_fleet
+
+            return cmd_exporter(args) if args.command == "exporter" else cmd_fleet(args)
+        if args.command == "search":
+            from .search_cli import SearchInputError, run_search
+
+            try:
+                return run_search(args)
+            except SearchInputError as exc:
+                raise BadInput(str(exc)) from exc
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)

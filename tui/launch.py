@@ -20,10 +20,13 @@ def run_app(
     simulate: int | None = None,
     record: Path | None = None,
     mouse: bool = True,
+    metrics: str | None = None,
+    allow_remote: bool = False,
     record_max_mb: float | None = None,
 ) -> int:
     """Pick the telemetry backend, install the SIGHUP/SIGTERM handlers (with a watchdog that ends
-    the process once the recovery is written, whatever the terminal driver does), run the app."""
+    the process once the recovery is written, whatever the terminal driver does), run the app.
+    `metrics`: also serve the monitor's samples on this address (`watch --metrics`)."""
     import logging
 
     from engine.telemetry.backend import BackendUnavailable, create_backend
@@ -35,8 +38,13 @@ def run_app(
     except OSError:
         pass  # a read-only or full state dir: the app starts and says recovery and the log are off
     logging.raiseExceptions = False  # a log write that fails later must not print over the screen
+    metrics_server = None
     try:
         backend = create_backend(simulate=simulate, replay=replay, record=record, record_max_mb=record_max_mb)
+        if metrics:
+            from .fleet_cli import serve_watch_metrics
+
+            backend, metrics_server = serve_watch_metrics(backend, metrics, allow_remote=allow_remote)
     except (BackendUnavailable, OSError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
     recording = None
@@ -46,6 +54,10 @@ def run_app(
         recording = f"{record} ({', '.join(parts)})" if parts else str(record)  # the status line says so
     app = GpuPlanApp(session_path, watch=watch_file, monitor_first=monitor_first, interval=interval,
                      backend=backend, recording=recording)
+    if metrics_server is not None:
+        from .fleet_cli import follow_plan
+
+        follow_plan(metrics_server, lambda: app.plan)
     watchdog = HangupWatchdog(app.handle_signal).install()
     try:
         result = app.run(mouse=mouse)
@@ -55,5 +67,7 @@ def run_app(
     finally:
         if watchdog.fired is None:
             watchdog.uninstall()
+        if metrics_server is not None:
+            metrics_server.stop()
     code = app.return_code if app.return_code is not None else (result or 0)
     return int(code or 0)

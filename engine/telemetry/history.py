@@ -15,7 +15,10 @@ from collections.abc import Iterator
 
 from engine.telemetry.samples import GpuSample, HostSample
 
-METRICS: tuple[str, ...] = ("gpu_util_pct", "memory_used_pct", "temperature_c", "power_w")
+METRICS: tuple[str, ...] = (
+    "gpu_util_pct", "memory_used_pct", "temperature_c", "power_w", "mem_util_pct", "sm_clock_mhz", "mem_clock_mhz",
+)
+HOST_METRICS: tuple[str, ...] = ("cpu_pct", "mem_pct", "swap_pct", "load_1")
 
 DEFAULT_WINDOW_S = 600.0
 
@@ -54,27 +57,28 @@ class Ring:
 
 
 class GpuHistory:
-    __slots__ = ("uuid", "times", "gpu_util_pct", "memory_used_pct", "temperature_c", "power_w")
+    __slots__ = ("uuid", "times") + METRICS
 
     def __init__(self, capacity: int, uuid: str | None) -> None:
         self.uuid = uuid
         self.times = Ring(capacity, none_as_nan=False)
-        self.gpu_util_pct = Ring(capacity)
-        self.memory_used_pct = Ring(capacity)
-        self.temperature_c = Ring(capacity)
-        self.power_w = Ring(capacity)
+        for m in METRICS:
+            setattr(self, m, Ring(capacity))
 
     def append(self, t: float, g: GpuSample) -> None:
         self.times.append(t)
         if g.state != "ok":
-            for d in (self.gpu_util_pct, self.memory_used_pct, self.temperature_c, self.power_w):
-                d.append(None)
+            for m in METRICS:
+                getattr(self, m).append(None)
             return
         frac = g.memory_used_fraction
         self.gpu_util_pct.append(None if g.gpu_util_pct is None else float(g.gpu_util_pct))
         self.memory_used_pct.append(None if frac is None else frac * 100.0)
         self.temperature_c.append(None if g.temperature_c is None else float(g.temperature_c))
         self.power_w.append(g.power_w)
+        self.mem_util_pct.append(None if g.mem_util_pct is None else float(g.mem_util_pct))
+        self.sm_clock_mhz.append(None if g.sm_clock_mhz is None else float(g.sm_clock_mhz))
+        self.mem_clock_mhz.append(None if g.mem_clock_mhz is None else float(g.mem_clock_mhz))
 
     def __len__(self) -> int:
         return len(self.times)
@@ -88,6 +92,28 @@ class History:
             raise ValueError("window_s and interval_s must be > 0")
         self.capacity = max(1, math.ceil(window_s / interval_s))
         self._gpus: dict[int, GpuHistory] = {}
+        # the host panel's history (CPU, RAM, swap, load); a gap (None) where a sample had none
+        self._host: dict[str, Ring] = {m: Ring(self.capacity) for m in HOST_METRICS}
+
+    def append_host(self, sample: HostSample) -> None:
+        h = sample.host
+        values = {
+            "cpu_pct": None if h is None else h.cpu_pct,
+            "mem_pct": None if h is None else h.mem_pct,
+            "swap_pct": None if h is None else h.swap_pct,
+            "load_1": None if h is None else h.load_1,
+        }
+        for m, v in values.items():
+            self._host[m].append(v)
+
+    def host_series(self, metric: str) -> list[float | None]:
+        if metric not in HOST_METRICS:
+            raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
+        return list(self._host[metric])
+
+    @property
+    def host_points(self) -> int:
+        return len(self._host["cpu_pct"])
 
     def append(self, sample: HostSample) -> None:
         t = sample.timestamp
@@ -123,3 +149,4 @@ class History:
 
     def clear(self) -> None:
         self._gpus.clear()
+        self._host = {m: Ring(self.capacity) for m in HOST_METRICS}
