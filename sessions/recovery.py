@@ -176,6 +176,14 @@ class RecoveryStore:
             with contextlib.suppress(FileNotFoundError, OSError):
                 path.unlink()
 
+    def read(self) -> PendingRecovery | None:
+        """This instance's own unsaved work as last written (None when there is none)."""
+        for path in reversed(self._own_records()):
+            found = _read_record(path)
+            if found is not None:
+                return found
+        return None
+
     # -- work left by instances that are gone ------------------------------------------------
     def _instance_alive(self, instance: str) -> bool:
         if instance == self.instance:

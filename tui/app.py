@@ -48,7 +48,7 @@ from .hostinfo import host_summary
 from .keys import OPTION_DIGIT_KEYS
 from .messages import FieldEdited, HostSampleReady, ModelPicked, PlanFailed, PlanReady
 from .pane_registry import BY_TAB, PANES, TABS
-from .persistence import Boot, DocumentController, DocumentProblem, name_problem
+from .persistence import Boot, DocumentController, DocumentProblem, SaveConflict, name_problem
 from .planning import PlanningController
 from .telemetry_link import TelemetryLink, host_level
 from .themes import THEMES, load_theme_choice, save_theme_choice
@@ -59,7 +59,8 @@ if TYPE_CHECKING:  # the session layer and the engine are imported after the fir
     from engine.telemetry.samples import HostSample
     from sessions.errors import SessionError
     from sessions.schema import Session
-    from sessions.store import RecoveryFile, SessionStore
+    from sessions.recovery import RecoveryStore
+    from sessions.store import SessionStore
 
     from .document import Document
     from .widgets.monitor import MonitorPane
@@ -131,7 +132,7 @@ class GpuPlanApp(App[int]):
         interval: float = 1.0,
         backend: Any = None,
         store: SessionStore | None = None,
-        recovery: RecoveryFile | None = None,
+        recovery: RecoveryStore | None = None,
         catalog: Any = None,
         offer_recovery: bool = True,
         telemetry: bool = True,
@@ -158,6 +159,7 @@ class GpuPlanApp(App[int]):
         self.sample: HostSample | None = None
         self.booted = False
         self._first_frame_shown = False
+        self._banner_text: str | None = None  # the banner's message, without the storage warning
         # Set whenever something a waiter may be waiting for happened (boot done, a plan or a
         # refusal landed, the fields mounted, a worker ended, the app exits): tests and the bench
         # wait on it (`wait_for_progress`), never on a clock.
@@ -203,7 +205,7 @@ class GpuPlanApp(App[int]):
         return self.documents.store
 
     @property
-    def recovery(self) -> RecoveryFile:
+    def recovery(self) -> RecoveryStore:
         return self.documents.recovery
 
     @property
@@ -361,7 +363,10 @@ class GpuPlanApp(App[int]):
         self.documents.booted(boot)
         if boot.catalog_error:
             self._error("Your catalog has a problem", boot.catalog_error)
-        if boot.recovery is not None:
+        if boot.storage_problem:
+            self._set_banner(None)  # shows the storage problem while it lasts
+            self.notify(boot.storage_problem, severity="warning", timeout=15)
+        if boot.recovery:
             self._offer_recovery(boot.recovery)
         self._note_progress()
 
@@ -533,6 +538,7 @@ class GpuPlanApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._stop_telemetry()
+        self.documents.close()  # the recovery lock goes; unsaved work stays for the next start
 
     # ------------------------------------------------------------------------------------
     # watch mode
@@ -590,6 +596,10 @@ class GpuPlanApp(App[int]):
                         "The file was not changed. Fix it and open it again (ctrl+o).")
 
     def _set_banner(self, text: str | None) -> None:
+        self._banner_text = text
+        problem = self.documents.storage_problem
+        if problem:  # recovery and the log are off: said for as long as it lasts
+            text = f"⚠ {problem}" + (f"\n{text}" if text else "")
         banner = self._widgets["banner"]
         banner.update(text or "")
         banner.set_class(bool(text), "-shown")
@@ -599,7 +609,10 @@ class GpuPlanApp(App[int]):
     # ------------------------------------------------------------------------------------
     def _write_recovery(self) -> None:
         """Every few seconds: unsaved work goes to the recovery file (and away once saved)."""
+        before = self.documents.storage_problem
         self.documents.write_recovery()
+        if self.documents.storage_problem != before and "banner" in self._widgets:
+            self._set_banner(self._banner_text)
 
     def handle_signal(self, signum: int, frame: Any = None) -> None:
         """SIGHUP/SIGTERM (a dropped SSH connection): write unsaved work, then exit cleanly."""
@@ -615,22 +628,34 @@ class GpuPlanApp(App[int]):
         else:
             self.exit(return_code=code)
 
-    def _offer_recovery(self, found: Any) -> None:
-        from .screens.dialogs import RestoreScreen
+    def _offer_recovery(self, items: list) -> None:
+        """Every piece of unsaved work left by instances that are gone, newest first, each
+        naming where it came from: restore one, discard one (then the rest are offered again),
+        or keep them all for the next start."""
+        from .screens.robust_dialogs import RecoveryListScreen
 
-        session = self.documents.recovered_session(found)
-        if session is None:
-            return
-        when = found.saved_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        def answer(choice: tuple[str, Any] | None) -> None:
+            what, item = choice or ("later", None)
+            rest = [i for i in items if i is not item]
+            if what == "discard" and item is not None:
+                self.documents.resolve_recovery(item)
+                if rest:
+                    self._offer_recovery(rest)
+            elif what == "restore" and item is not None:
+                session = self.documents.recovered_session(item)
+                if session is None:
+                    self.notify("That recovered work is not a valid session any more; it was dropped.",
+                                severity="warning")
+                    if rest:
+                        self._offer_recovery(rest)
+                    return
+                self._set_document(self.documents.restored(session, item.origin))
+                self.documents.resolve_recovery(item)
+                self.documents.write_recovery()  # this instance keeps it safe from now on
+                more = f" {len(rest)} more kept for the next start." if rest else ""
+                self.notify(f"Restored unsaved work on '{session.name}' ({item.where}). Save it with ctrl+s.{more}")
 
-        def answer(restore: bool | None) -> None:
-            if not restore:
-                self.documents.recovery.clear()
-                return
-            self._set_document(self.documents.restored(session, found.origin))
-            self.notify(f"Restored unsaved work on '{session.name}'. Save it with ctrl+s.")
-
-        self.push_screen(RestoreScreen(session.name, found.origin, when), answer)
+        self.push_screen(RecoveryListScreen(items), answer)
 
     # ------------------------------------------------------------------------------------
     # saving, opening, renaming, deleting (tui/persistence.py does the work; here: the dialogs)
@@ -659,16 +684,19 @@ class GpuPlanApp(App[int]):
             if self.documents.needs_replace_question(name):
                 self._confirm(f"Replace '{name}'?", f"A saved session named '{name}' exists. Replace it? "
                               "(its current content is kept as a version)",
-                              lambda yes: yes and self._save_store(name, then), danger=True)
+                              lambda yes: yes and self._save_store(name, then, overwrite=True), danger=True)
                 return
             self._save_store(name, then)
 
         self.push_screen(PromptScreen("Save session", "Name (saved in your sessions folder):", current,
                                       check=name_problem), chosen)
 
-    def _save_store(self, name: str, then: Callable[[], None] | None = None) -> None:
+    def _save_store(self, name: str, then: Callable[[], None] | None = None, overwrite: bool = False) -> None:
         try:
-            path, renamed = self.documents.save_store(name)
+            path, renamed = self.documents.save_store(name, overwrite=overwrite)
+        except SaveConflict as conflict:
+            self._ask_conflict(conflict, lambda: self._save_store(name, then, overwrite=True), then)
+            return
         except DocumentProblem as problem:
             self._problem(problem)
             return
@@ -678,13 +706,37 @@ class GpuPlanApp(App[int]):
         if then:
             then()
 
-    def _save_file(self, path: Path) -> None:
+    def _save_file(self, path: Path, overwrite: bool = False) -> None:
         try:
-            self.documents.save_file(path)
+            note = self.documents.save_file(path, overwrite=overwrite)
+        except SaveConflict as conflict:
+            self._ask_conflict(conflict, lambda: self._save_file(path, overwrite=True))
+            return
         except DocumentProblem as problem:
             self._problem(problem)
             return
-        self._after_save(f"Saved {path}")
+        self._after_save(f"Saved {path}" + (f" ({note})" if note else ""))
+
+    def _ask_conflict(self, conflict: SaveConflict, overwrite: Callable[[], None],
+                      then: Callable[[], None] | None = None) -> None:
+        """The file changed on disk since it was loaded: overwrite (theirs kept as a version),
+        reload theirs, or save ours under another name."""
+        from .screens.robust_dialogs import FileChangedScreen
+
+        def answer(choice: str | None) -> None:
+            if choice == "overwrite":
+                overwrite()
+            elif choice == "reload":
+                try:
+                    self._set_document(self.documents.reloaded())
+                except DocumentProblem as problem:
+                    self._problem(problem)
+                    return
+                self.notify(f"Reloaded {conflict.where}; your edits were dropped.", severity="warning")
+            elif choice == "save-as":
+                self.action_save_as(then)
+
+        self.push_screen(FileChangedScreen(conflict.where), answer)
 
     def _after_save(self, note: str) -> None:
         if self.field_errors:

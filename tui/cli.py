@@ -213,14 +213,17 @@ def _cmd_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    from .launch import run_app
-
     command = args.command
     file = getattr(args, "file", None)
     if file is not None and not file.exists() and command == "open":
         raise BadInput(f"{file}: no such file")
     if file is not None and file.exists():
         _refuse_non_regular(file)
+    record = getattr(args, "record", None)
+    if record is not None and record.suffix != ".gz":
+        record = record.with_name(record.name + ".gz")  # traces are compressed (README)
+    from .launch import run_app
+
     return run_app(
         session_path=file,
         watch_file=bool(getattr(args, "watch", False)) or (command == "watch" and file is not None),
@@ -228,7 +231,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
         interval=getattr(args, "interval", 1.0),
         replay=getattr(args, "replay", None),
         simulate=getattr(args, "simulate", None),
-        record=getattr(args, "record", None),
+        record=record,
+        record_max_mb=getattr(args, "record_max_mb", None),
         mouse=not args.no_mouse,
         metrics=getattr(args, "metrics", None),
         allow_remote=getattr(args, "allow_remote", False),

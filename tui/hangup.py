@@ -5,8 +5,9 @@ A dropped SSH connection closes the terminal under Textual; its driver can then 
 Textual issue #6692), and a process that ignores SIGTERM piles up on the host. So the handler
 (1) arms a watchdog thread first, (2) runs the app's own handler (recovery written, a clean exit
 requested), and (3) the watchdog ends the process with `os._exit` once the recovery is safe and
-the clean exit has had `grace_s` to happen, `deadline_s` after the signal at the latest. A second
-signal ends it at once. Plain Python: no Textual import, testable on its own.
+the clean exit has had `grace_s` to happen, `deadline_s` after the signal at the latest; a
+kernel alarm (SIGALRM, default action) is armed as well, for a shutdown stuck where no Python
+thread runs any more. A second signal ends it at once. Plain Python: no Textual import.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ class HangupWatchdog:
         self,
         on_signal: Callable[[int], Any],
         *,
-        grace_s: float = 2.0,
-        deadline_s: float = 4.5,
+        grace_s: float = 1.0,
+        deadline_s: float = 3.5,
         exit: Callable[[int], Any] = os._exit,
     ) -> None:
         self.on_signal = on_signal
         self.grace_s = grace_s
         self.deadline_s = deadline_s
         self._exit = exit
+        self.kernel_alarm = exit is os._exit  # tests that stub `exit` must not get a real SIGALRM
         self._fired: int | None = None
         self._safe = threading.Event()  # the recovery is written (or there was nothing to write)
         self._previous: dict[int, Any] = {}
@@ -78,6 +80,7 @@ class HangupWatchdog:
             self._exit(128 + self._fired)
             return
         self._fired = signum
+        self._arm_kernel_alarm()
         self.thread = threading.Thread(target=self._watch, args=(signum,), name="gpuplan-hangup-watchdog", daemon=True)
         self.thread.start()
         try:
@@ -86,6 +89,19 @@ class HangupWatchdog:
             log.error("signal handler failed: %s", exc)
         finally:
             self._safe.set()
+
+    def _arm_kernel_alarm(self) -> None:
+        """The last resort needs no Python at all: SIGALRM at its default action ends the process
+        in the kernel. A Python thread cannot be relied on once the interpreter is finalizing
+        (daemon threads are stopped when they next take the GIL), which is where a hung shutdown
+        spins; the alarm fires whatever the interpreter is doing."""
+        if not self.kernel_alarm or not hasattr(signal, "setitimer"):
+            return
+        try:
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.setitimer(signal.ITIMER_REAL, self.deadline_s + 0.4)
+        except (ValueError, OSError):  # not the main thread / not supported
+            pass
 
     def _watch(self, signum: int) -> None:
         start = time.monotonic()

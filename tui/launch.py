@@ -4,7 +4,6 @@ run the app. tui/cli.py calls it; nothing in the app imports it back."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 from . import logs
@@ -23,41 +22,51 @@ def run_app(
     mouse: bool = True,
     metrics: str | None = None,
     allow_remote: bool = False,
+    record_max_mb: float | None = None,
 ) -> int:
-    """Pick the telemetry backend, install the SIGHUP/SIGTERM handlers, run the app.
+    """Pick the telemetry backend, install the SIGHUP/SIGTERM handlers (with a watchdog that ends
+    the process once the recovery is written, whatever the terminal driver does), run the app.
     `metrics`: also serve the monitor's samples on this address (`watch --metrics`)."""
+    import logging
+
     from engine.telemetry.backend import BackendUnavailable, create_backend
 
-    logs.configure()
+    from .hangup import HangupWatchdog
+
+    try:
+        logs.configure()
+    except OSError:
+        pass  # a read-only or full state dir: the app starts and says recovery and the log are off
+    logging.raiseExceptions = False  # a log write that fails later must not print over the screen
     metrics_server = None
     try:
-        backend = create_backend(simulate=simulate, replay=replay, record=record)
+        backend = create_backend(simulate=simulate, replay=replay, record=record, record_max_mb=record_max_mb)
         if metrics:
             from .fleet_cli import serve_watch_metrics
 
             backend, metrics_server = serve_watch_metrics(backend, metrics, allow_remote=allow_remote)
     except (BackendUnavailable, OSError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
+    recording = None
+    if record is not None:
+        parts = (["gzip"] if str(record).endswith(".gz") else []) + (
+            [f"rotates at {record_max_mb / 2:g} MB"] if record_max_mb else [])
+        recording = f"{record} ({', '.join(parts)})" if parts else str(record)  # the status line says so
     app = GpuPlanApp(session_path, watch=watch_file, monitor_first=monitor_first, interval=interval,
-                     backend=backend, recording=record)
+                     backend=backend, recording=recording)
     if metrics_server is not None:
         from .fleet_cli import follow_plan
 
         follow_plan(metrics_server, lambda: app.plan)
-    previous = {}
-    for sig in (signal.SIGHUP, signal.SIGTERM):
-        try:
-            previous[sig] = signal.signal(sig, app.handle_signal)
-        except (ValueError, OSError):  # not the main thread / not supported here
-            pass
+    watchdog = HangupWatchdog(app.handle_signal).install()
     try:
         result = app.run(mouse=mouse)
     except OSError as exc:  # the terminal went away under us (after a hangup)
         logs.log_exception("run", exc)
         result = app.return_code
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        if watchdog.fired is None:
+            watchdog.uninstall()
         if metrics_server is not None:
             metrics_server.stop()
     code = app.return_code if app.return_code is not None else (result or 0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-ORIGIN_RANK = {"bundled": 0, "user": 1, "imported": 1, "hf-cache": 2}
+ORIGIN_RANK = {"bundled": 0, "user": 1, "user, overrides bundled": 1, "imported": 1, "hf-cache": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +31,10 @@ def catalog_entries(catalog: Any) -> list[ModelEntry]:
         except Exception:  # noqa: BLE001 - a broken entry is reported when it is picked
             out.append(ModelEntry(model_id, model_id, "bundled"))
             continue
-        out.append(ModelEntry(model_id, getattr(entry, "label", "") or model_id,
-                              str(getattr(entry, "origin", "bundled"))))
+        origin = str(getattr(entry, "origin", "bundled"))
+        if callable(getattr(catalog, "overrides_bundled", None)) and catalog.overrides_bundled("models", model_id):
+            origin = "user, overrides bundled"  # a user entry replaced the bundled one: say so
+        out.append(ModelEntry(model_id, getattr(entry, "label", "") or model_id, origin))
     return out
 
 

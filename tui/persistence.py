@@ -4,7 +4,7 @@ recovery (every few seconds and on SIGHUP/SIGTERM), watch mode, export and impor
 No widgets and no dialogs here: every operation either returns what changed or raises
 `DocumentProblem` (a title, a message and a hint the app shows in its error dialog). The app asks
 the questions (names, "replace?", "save first?") and routes the answers here. Testable with a
-`SessionStore` and a `RecoveryFile` in a temporary folder (tests/tui/test_controllers.py).
+`SessionStore` and a `RecoveryStore` in a temporary folder (tests/tui/test_controllers.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from . import logs
 if TYPE_CHECKING:
     from sessions.errors import SessionError
     from sessions.schema import Session
-    from sessions.store import RecoveryFile, SessionStore
+    from sessions.recovery import RecoveryStore
+    from sessions.store import SessionStore
 
     from .document import Document
+    from .file_safety import FileSafety
 
 EXPORT_EXTENSIONS = {"text": "txt", "md": "md", "json": "json", "csv": "csv"}
 
@@ -33,6 +35,15 @@ class DocumentProblem(Exception):
     def __init__(self, title: str, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.title, self.message, self.hint = title, message, hint
+
+
+class SaveConflict(DocumentProblem):
+    """The file (or stored session) changed on disk since this instance loaded or saved it: the
+    app asks overwrite / reload / save as. `where` names it for a person."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__("Changed on disk", f"{where} changed on disk since it was loaded; it was not overwritten.")
+        self.where = where
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,7 @@ class Boot:
     recovery: Any  # sessions.store.Recovery | None
     catalog_error: str | None
     first_plan: Any = None  # (plan, report) for document.session
+    storage_problem: str | None = None  # the state dir refuses: recovery and the log are off, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +91,7 @@ def name_problem(name: str) -> str | None:
 
 class DocumentController:
     def __init__(self, session_path: Path | None, *, watch: bool, store: SessionStore | None = None,
-                 recovery: RecoveryFile | None = None, offer_recovery: bool = True) -> None:
+                 recovery: RecoveryStore | None = None, offer_recovery: bool = True) -> None:
         self.session_path = session_path
         self.watch_path = session_path if watch and session_path is not None else None
         self.offer_recovery = offer_recovery
@@ -89,6 +101,8 @@ class DocumentController:
         self.load_error: str | None = None
         self.watch_key: tuple[int, int] | None = None
         self._recovery_text: str | None = None
+        self._safety: FileSafety | None = None
+        self.storage_problem: str | None = None  # recovery (and the log) off, and why
 
     @property
     def store(self) -> SessionStore:
@@ -99,12 +113,26 @@ class DocumentController:
         return self._store
 
     @property
-    def recovery(self) -> RecoveryFile:
+    def recovery(self) -> RecoveryStore:
+        """This instance's recovery records (sessions/recovery.py: one per instance, locked)."""
         if self._recovery is None:
-            from sessions.store import RecoveryFile
+            from sessions.recovery import RecoveryStore
 
-            self._recovery = RecoveryFile()
+            self._recovery = RecoveryStore()
         return self._recovery
+
+    @property
+    def safety(self) -> FileSafety:
+        """What each file held when loaded; saves that refuse to replace an edit made on disk."""
+        if self._safety is None:
+            from .file_safety import FileSafety
+
+            self._safety = FileSafety(self.store, self.recovery)
+        return self._safety
+
+    def close(self) -> None:
+        """The app is ending: release the recovery lock (unsaved work stays for the next start)."""
+        self.recovery.close()
 
     @property
     def dirty(self) -> bool:
@@ -120,11 +148,13 @@ class DocumentController:
         """The catalog, the first session, recovered work and the first plan (off the UI thread)."""
         from catalogs.loader import load_catalog
         from sessions.errors import SessionError
-        from sessions.io import load_session, parse_session
+        from sessions.io import parse_session
 
         from .document import Document, default_session_text
         from .model_index import catalog_entries
 
+        start = self.safety.start(self.session_path)  # recovery lock, dead writers' temp files
+        self.storage_problem = start.problem
         catalog_error = None
         if catalog is None:
             try:
@@ -137,25 +167,21 @@ class DocumentController:
         document, error = None, None
         if self.session_path is not None:
             try:
-                session = load_session(self.session_path)
+                session = self.safety.open_file(self.session_path)
                 document = Document.file(session, self.session_path)
             except SessionError as exc:
                 error = exc
         if document is None:
             session = parse_session(default_session_text(), "<default session>")
             document = Document.new(session)
-        recovery = None
-        if self.offer_recovery:
-            found = self.recovery.read()
-            explicit = str(self.session_path) if self.session_path is not None else None
-            if found is not None and (explicit is None or found.origin == explicit):
-                recovery = found
+        # Every piece of unsaved work left by instances that are gone, newest first.
+        recovery = start.pending if self.offer_recovery and start.pending else None
         first = None  # the first plan, here rather than in one more worker: it is on screen sooner
         try:
             first = compute(document.session, catalog)
         except SessionError:
             pass  # the planning controller reports it on the field
-        return Boot(catalog, entries, document, error, recovery, catalog_error, first)
+        return Boot(catalog, entries, document, error, recovery, catalog_error, first, start.problem)
 
     def booted(self, boot: Boot) -> None:
         """UI thread: the watched file's state, once the first document is in."""
@@ -197,19 +223,21 @@ class DocumentController:
                 return
             text = dump_session(self.doc.session)
             if text != self._recovery_text:
-                self.recovery.write(text, self.doc.origin)
-                self._recovery_text = text
+                if self.recovery.write(text, self.doc.origin):
+                    self._recovery_text = text
         except Exception as exc:  # noqa: BLE001 - a full disk must not stop the app
             logs.log_exception("recovery", exc)
+        finally:
+            self.storage_problem = self.safety.problem
 
     def write_recovery_now(self) -> bool:
         """On a hang-up: unsaved work to the recovery file now. True when there was some."""
         from sessions.io import dump_session
 
         if self.doc is not None and self.doc.dirty:
-            self.recovery.write(dump_session(self.doc.session), self.doc.origin)
+            written = self.recovery.write(dump_session(self.doc.session), self.doc.origin)
             self._recovery_text = None
-            return True
+            return written
         return False
 
     def clear_recovery(self) -> None:
@@ -225,13 +253,16 @@ class DocumentController:
             return parse_session(found.text, "<recovered work>")
         except SessionError as exc:
             logs.log_exception("recovery", exc)
-            self.recovery.clear()
+            self.resolve_recovery(found)
             return None
+
+    def resolve_recovery(self, found: Any) -> None:
+        """A pending record was restored (this instance records it from now on) or discarded."""
+        self.recovery.resolve(found)
 
     def restored(self, session: Session, origin: str | None) -> Document:
         """A document for recovered work: dirty against where it came from, if that still loads."""
         from sessions.errors import SessionError
-        from sessions.io import load_session
 
         from .document import Document, parse_origin
 
@@ -239,12 +270,12 @@ class DocumentController:
         doc = Document(session, "new")  # baseline None: dirty until saved
         if kind == "store" and name:
             try:
-                doc = Document(session, "store", baseline=self.store.load(name), name=name)
+                doc = Document(session, "store", baseline=self.safety.open_stored(name), name=name)
             except (SessionError, OSError, ValueError):
                 pass  # the stored session is gone: save asks a name
         elif kind == "file" and path is not None:
             try:
-                doc = Document(session, "file", baseline=load_session(path), path=path)
+                doc = Document(session, "file", baseline=self.safety.open_file(path), path=path)
             except SessionError:
                 pass  # never overwrite a file that no longer loads: save asks a name
         return doc
@@ -263,9 +294,11 @@ class DocumentController:
         """Saving as `name` would replace another stored session."""
         return self.store.exists(name) and self.open_name != name
 
-    def save_store(self, name: str) -> tuple[Path, bool]:
-        """Save into the store as `name`; returns the path and whether the session was renamed."""
+    def save_store(self, name: str, *, overwrite: bool = False) -> tuple[Path, bool]:
+        """Save into the store as `name`; returns the path and whether the session was renamed.
+        SaveConflict when another instance saved (or created) it since, unless `overwrite`."""
         from sessions.errors import SessionError
+        from sessions.filesave import FileChangedError
         from sessions.io import update_session
         from sessions.store import InvalidSessionName
 
@@ -276,7 +309,9 @@ class DocumentController:
             session = self.doc.session
             if session.name != name:
                 session = update_session(session, {"name": name})
-            path = self.store.save(session, name)
+            path = self.safety.save_stored(session, name, overwrite=overwrite, new=self.open_name != name)
+        except FileChangedError:
+            raise SaveConflict(f"saved session '{name}'") from None
         except (OSError, SessionError, InvalidSessionName) as exc:
             raise DocumentProblem("Save failed", str(exc)) from exc
         renamed = session.name != self.doc.session.name
@@ -284,18 +319,36 @@ class DocumentController:
         self.clear_recovery()
         return path, renamed
 
-    def save_file(self, path: Path) -> None:
-        from sessions.io import save_session
+    def save_file(self, path: Path, *, overwrite: bool = False) -> str | None:
+        """Save in place, only the changed values rewritten (comments kept), the replaced content
+        kept as a version. SaveConflict when the file changed on disk since it was loaded,
+        unless `overwrite`. Returns a note for the user (e.g. no version could be kept)."""
+        from sessions.errors import SessionError
+        from sessions.filesave import FileChangedError
 
         assert self.doc is not None
         try:
-            save_session(self.doc.session, path)
+            note = self.safety.save_file(self.doc.session, path, overwrite=overwrite)
+        except FileChangedError:
+            raise SaveConflict(str(path)) from None
+        except SessionError as exc:
+            raise DocumentProblem("Save failed", str(exc), "The file was not changed.") from exc
         except OSError as exc:
             raise DocumentProblem("Save failed", f"{path}: {exc}", "The file was not changed.") from exc
         if self.watch_path is not None and path == self.watch_path:
             self.watch_key = stat_key(path)
         self.doc = self.doc.saved()
         self.clear_recovery()
+        return note
+
+    def reloaded(self) -> Document:
+        """The open file or stored session as it is on disk now (after "reload" on a conflict)."""
+        assert self.doc is not None
+        if self.doc.kind == "file" and self.doc.path is not None:
+            return self.file(self.doc.path)
+        if self.doc.kind == "store" and self.doc.name:
+            return self.stored(self.doc.name)
+        raise DocumentProblem("Nothing to reload", "This session is not saved anywhere yet.")
 
     # -- open, new, rename, delete ---------------------------------------------------------
     def stored(self, name: str, version: str | None = None) -> Document:
@@ -306,20 +359,19 @@ class DocumentController:
 
         try:
             if version is None:
-                return Document.stored(self.store.load(name), name)
+                return Document.stored(self.safety.open_stored(name), name)
             session = self.store.load_version(name, version)
-            return Document.stored(session, name, baseline=self.store.load(name))
+            return Document.stored(session, name, baseline=self.safety.open_stored(name))
         except (SessionError, OSError, KeyError, InvalidSessionName) as exc:
             raise DocumentProblem("Cannot open the session", str(exc), "Nothing was changed.") from exc
 
     def file(self, path: Path) -> Document:
         from sessions.errors import SessionError
-        from sessions.io import load_session
 
         from .document import Document
 
         try:
-            return Document.file(load_session(path), path)
+            return Document.file(self.safety.open_file(path), path)
         except SessionError as exc:
             raise DocumentProblem("Cannot open the session", exc.details(), "The file was not changed.") from exc
 
@@ -381,20 +433,21 @@ class DocumentController:
 
     def read_watched(self, catalog: Any) -> WatchRead:
         from sessions.errors import SessionError
-        from sessions.io import parse_session
+        from sessions.filesave import open_file
         from sessions.resolve import to_plan_inputs
 
         path = self.watch_path
         assert path is not None
         try:
-            text = path.read_text("utf-8")
-            session = parse_session(text, str(path))
+            loaded = open_file(path)  # the app's one reader; remembers what it read
+            session = loaded.session
             if catalog is not None:
-                to_plan_inputs(session, catalog, file=str(path), text=text)
+                to_plan_inputs(session, catalog, file=str(path), text=loaded.text)
         except SessionError as exc:
-            return WatchRead(error=exc)
+            return WatchRead(error=exc)  # a broken edit: the next save asks before replacing it
         except (OSError, UnicodeDecodeError) as exc:
             return WatchRead(unreadable=str(exc))
+        self.safety.files[path] = loaded  # the app shows (or already has) what is on disk now
         return WatchRead(session=session)
 
     def is_own_copy(self, session: Session) -> bool:

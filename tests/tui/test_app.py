@@ -9,8 +9,9 @@ import signal
 from textual.widgets import Input, TabbedContent
 
 from sessions.io import load_session, parse_session
-from sessions.store import RecoveryFile, SessionStore
-from tui.screens.dialogs import QuitScreen, RestoreScreen
+from sessions.recovery import RecoveryStore
+from sessions.store import SessionStore
+from tui.screens.dialogs import QuitScreen
 
 from .conftest import SESSION, make_app, memory_rows, scenario_rows, settle, type_into
 
@@ -242,6 +243,8 @@ async def test_a_session_file_that_fails_to_load_shows_the_error(tmp_path):
 
 
 async def test_recovery_after_sighup_then_restore_on_next_start(session_file):
+    from tui.screens.robust_dialogs import RecoveryListScreen
+
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -251,26 +254,27 @@ async def test_recovery_after_sighup_then_restore_on_next_start(session_file):
         app.handle_signal(signal.SIGHUP, None)  # what run_app installs for SIGHUP/SIGTERM
         await pilot.pause(0.1)
     assert app.return_code == 128 + signal.SIGHUP
-    recovered = RecoveryFile().read()
-    assert recovered is not None and parse_session(recovered.text).serving.output_tokens == 777
+    (recovered,) = RecoveryStore().pending()  # that instance is gone: its work is pending
+    assert parse_session(recovered.text).serving.output_tokens == 777
 
     app2 = make_app()
     async with app2.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert isinstance(app2.screen, RestoreScreen)
+        assert isinstance(app2.screen, RecoveryListScreen)
         await pilot.press("r")
         await settle(pilot)
         assert app2.doc.session.serving.output_tokens == 777
         assert app2.query_one("#f-serving-output-tokens", Input).value == "777"
         assert app2.dirty  # restored work is unsaved until saved
+    (again,) = RecoveryStore().pending()  # app2 keeps it now, and ended without saving
 
-    app3 = make_app()  # discarding clears it
+    app3 = make_app()  # discarding removes it
     async with app3.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert isinstance(app3.screen, RestoreScreen)
+        assert isinstance(app3.screen, RecoveryListScreen)
         await pilot.press("d")
         await pilot.pause()
-    assert RecoveryFile().read() is None
+    assert RecoveryStore().pending() == []
 
 
 async def test_recovery_file_is_written_periodically_while_dirty(session_file):
@@ -278,11 +282,11 @@ async def test_recovery_file_is_written_periodically_while_dirty(session_file):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         app._write_recovery()
-        assert RecoveryFile().read() is None  # nothing unsaved
+        assert app.recovery.read() is None  # nothing unsaved
         await type_into(pilot, "#f-serving-output-tokens", "321")
         await settle(pilot)
         app._write_recovery()
-        assert parse_session(RecoveryFile().read().text).serving.output_tokens == 321
+        assert parse_session(app.recovery.read().text).serving.output_tokens == 321
 
 
 async def test_quit_with_unsaved_changes_asks(session_file):

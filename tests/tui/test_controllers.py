@@ -11,7 +11,8 @@ import pytest
 from catalogs.loader import load_catalog
 from engine.telemetry.samples import HostSample
 from sessions.io import parse_session, update_session
-from sessions.store import RecoveryFile, SessionStore
+from sessions.recovery import RecoveryStore
+from sessions.store import SessionStore
 
 from .conftest import SESSION
 
@@ -142,7 +143,7 @@ def documents(tmp_path: Path, path: Path | None = None, watch: bool = False):
     from tui.persistence import DocumentController
 
     return DocumentController(path, watch=watch, store=SessionStore(tmp_path / "store"),
-                              recovery=RecoveryFile(tmp_path / "recovery.toml"))
+                              recovery=RecoveryStore(tmp_path / "recovery"))
 
 
 def test_boot_loads_the_file_and_plans_it(tmp_path, session_file, catalog):

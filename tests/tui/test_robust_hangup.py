@@ -27,6 +27,7 @@ def spawn(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
     pid, master = os.forkpty()
     if pid == 0:  # child
         try:
+            os.closerange(3, 1024)  # not the other children's pty masters: each hang-up is its own
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, *argv], env)
         finally:
@@ -84,38 +85,42 @@ def _kill(pids):
             pass
 
 
-@pytest.mark.parametrize("phase", ["start-up", "steady state"])
-def test_hangup_ends_the_process_within_5_s_every_time(phase, env, session_file):
-    n = 10  # x2 phases = 20 hang-ups
-    children = [spawn(["-m", "tui.cli", "open", str(session_file)], env) for _ in range(n)]
+def _all_gone(children, since: float) -> None:
+    results = [gone_within(pid, LIMIT_S - (time.monotonic() - since)) for pid, _ in children]
+    took = time.monotonic() - since
+    assert all(done for done, _ in results), f"{sum(not d for d, _ in results)} of {len(children)} still running after {took:.1f} s"
+    assert took < LIMIT_S
+    return [os.waitstatus_to_exitcode(status) for _, status in results]
+
+
+def test_hangup_during_start_up_ends_every_process_within_5_s(env, session_file):
+    children = [spawn(["-m", "tui.cli", "open", str(session_file)], env) for _ in range(15)]
     try:
-        if phase == "steady state":
-            # the app has drawn its screen (the session name is on it) and is idle
-            shown = [read_until(master, b"chat-8b", 60) for _, master in children]
-            assert all(b"chat-8b" in s for s in shown), [s[-300:] for s in shown if b"chat-8b" not in s][:1]
         closed_at = time.monotonic()
         for _, master in children:
             os.close(master)
-        results = [gone_within(pid, LIMIT_S - (time.monotonic() - closed_at)) for pid, _ in children]
-        took = time.monotonic() - closed_at
-        assert all(done for done, _ in results), f"{sum(not d for d, _ in results)} of {n} still running after {took:.1f} s"
-        assert took < LIMIT_S
+        _all_gone(children, closed_at)
     finally:
         _kill([pid for pid, _ in children])
 
 
-def test_sigterm_at_steady_state_writes_recovery_and_exits(env, session_file, tmp_path):
-    pid, master = spawn(["-m", "tui.cli", "open", str(session_file)], env)
+def test_hangup_and_sigterm_at_steady_state_end_every_process_within_5_s(env, session_file):
+    """Five hang-ups (the terminal closed; with the 15 at start-up, 20) and a SIGTERM, side by
+    side: a loaded host is when the old driver hung most. Each app has drawn its screen (the
+    session is on it) first."""
+    children = [spawn(["-m", "tui.cli", "open", str(session_file)], env) for _ in range(6)]
     try:
-        assert b"chat-8b" in read_until(master, b"chat-8b", 60)
-        start = time.monotonic()
-        os.kill(pid, signal.SIGTERM)
-        done, status = gone_within(pid, LIMIT_S)
-        assert done and time.monotonic() - start < LIMIT_S
-        assert os.waitstatus_to_exitcode(status) in (128 + signal.SIGTERM, 0, -signal.SIGTERM)
+        shown = [read_until(master, b"chat-8b", 60) for _, master in children]
+        assert all(b"chat-8b" in s for s in shown), [s[-300:] for s in shown if b"chat-8b" not in s][:1]
+        since = time.monotonic()
+        os.kill(children[0][0], signal.SIGTERM)  # its terminal is still there
+        for _, master in children[1:]:
+            os.close(master)
+        codes = _all_gone(children, since)
+        assert codes[0] != 0  # ended by the signal, not as if all was well
     finally:
-        os.close(master)
-        _kill([pid])
+        os.close(children[0][1])
+        _kill([pid for pid, _ in children])
 
 
 def test_open_on_a_fifo_is_refused_not_hung(env, tmp_path):
