@@ -560,7 +560,9 @@ def _rank_key(c: Candidate) -> tuple:
     if c.status == "feasible":
         return (order, c.cost_per_hour, c.cost_per_million_output_tokens or math.inf, c.gpus or 0, c.itl_ms or math.inf, ident)
     if c.status == "price-unknown":
-        return (order, c.fits is None, c.gpus_provisioned or 0, c.itl_ms or math.inf, 0, ident)
+        if c.fits is None:  # not evaluated: after every evaluated candidate that has a reason
+            return (STATUS_ORDER["speed-unknown"] + 0.5, 0.0, 0.0, 0, 0.0, ident)
+        return (order, c.gpus_provisioned or 0, c.itl_ms or math.inf, 0, 0.0, ident)
     if c.status in ("pruned", "too-many-gpus"):
         return (order, c.cost_lower_bound or math.inf, 0.0, 0, 0.0, ident)
     if c.status == "sla":
