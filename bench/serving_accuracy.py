@@ -15,6 +15,7 @@ from functools import cache
 
 from bench.serving_data import Case, all_cases
 from engine.calibration import ServingEfficiency
+from engine.inference import running_cap as inference_running_cap
 from engine.inputs import ServingInputs
 from engine.memory import inference_memory
 from engine.serving import Speculation, closed_loop
@@ -42,16 +43,17 @@ def running_cap(case: Case) -> int:
     serving = ServingInputs(engine=engine, memory_fraction=case.memory_fraction,
                             max_num_batched_tokens=8192, max_num_seqs=OFFLINE_MAX_SEQS,
                             prompt_tokens=int(case.prompt_tokens), output_tokens=int(case.output_tokens))
-    mem = inference_memory(spec, gpu, serving, weights=case.weights, kv_cache="auto",
+    mem = inference_memory(spec, gpu, serving, weights=case.weights, kv_cache=case.kv_cache,
                            tensor_parallel=case.tp, pipeline_parallel=1,
                            max_model_len=int(case.prompt_tokens / 0.9 + case.output_tokens / 0.9) + 256)
-    per_rank = mem.sessions_kv_limited if mem.fits else 1
-    return max(1, per_rank * (case.tp if case.dp_attention else 1))
+    if not mem.fits:  # the run happened, so the engine's real settings left room: no cap
+        return OFFLINE_MAX_SEQS
+    return max(1, inference_running_cap(mem, serving) * (case.tp if case.dp_attention else 1))
 
 
 def predict(case: Case, efficiency: ServingEfficiency | None = None):
     cat = _catalog()
-    p = replica_profile(cat.model(case.model), cat.gpu(case.gpu), case.weights, "auto", case.tp, case.ep,
+    p = replica_profile(cat.model(case.model), cat.gpu(case.gpu), case.weights, case.kv_cache, case.tp, case.ep,
                         case.engine, case.dp_attention, efficiency)
     cap = min(running_cap(case), OFFLINE_MAX_SEQS)
     batch = case.concurrency or cap

@@ -60,6 +60,7 @@ class Case:
     output_tps_per_gpu: float | None
     tpot_ms: float | None
     ttft_ms: float | None
+    kv_cache: str = "auto"
 
     @property
     def group(self) -> str:
@@ -114,6 +115,8 @@ def _measurement_cases(points: list[dict]) -> list[Case]:
                 weights=PRECISIONS[p["weights_dtype"]], engine="trtllm", tp=tp, ep=1, dp_attention=False,
                 concurrency=None, prompt_tokens=p["isl"], output_tokens=p["osl"], speculative=False,
                 memory_fraction=0.9, output_tps_per_gpu=p["output_tokens_per_s"] / tp, tpot_ms=None, ttft_ms=None,
+                # NVIDIA's FP8 (ModelOpt) checkpoints quantise the KV cache to FP8 as well.
+                kv_cache="fp8" if p["weights_dtype"].lower() == "fp8" else "auto",
             ))
     return cases
 

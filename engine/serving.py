@@ -21,7 +21,8 @@ a closed loop, each request's life is E = TTFT + (O - 1) TPOT, the replica finis
 requests/s (Little's law), and a fraction u = rate x chunk steps x chunk time of the time goes to
 prefill chunks. TPOT is the mean step time a decoding sequence sees over that mix; TTFT is the
 request's own chunk steps plus the wait for the prefill slot, an M/D/1 queue at load u
-(Kleinrock, Queueing Systems I, sec. 5.6: W = S u / (2 (1 - u))). E is the fixed point of these,
+(Kleinrock, Queueing Systems I, sec. 5.6: W = S u / (2 (1 - u))), or, when the loop's
+equal-length requests stay bunched in waves, behind a fitted share of the other clients' prefills. E is the fixed point of these,
 found by bisection (the right-hand side falls as E grows). Requests beyond what the KV cache or
 max_num_seqs admits wait in the queue: their wait adds to TTFT, not to TPOT.
 """
@@ -73,6 +74,7 @@ class ServingPoint:
     total_tokens_per_s_per_gpu: float
     decode_step_ms: float  # a decode-only step at this batch
     bound: str  # what the decode step is limited by: "memory" or "compute"
+    prefill_share: float = 0.0  # share of the replica's time spent on prompt tokens (for cost)
 
     @property
     def itl_ms(self) -> float:
@@ -106,51 +108,81 @@ def closed_loop(
     tps = 1.0 + k  # tokens a verify step processes per sequence
     budget = float(max(1, max_num_batched_tokens))
 
-    d = float(run)
-    e2e = ttft = tpot = tau_d = 0.0
+    mixed = p.mixed_prefill
+    d = float(run)  # sequences decoding in a step; refined to those not waiting for a prefill
     for _ in range(2):
-        tau_d = step_seconds(p, d, ctx, tokens_per_sequence=tps)
-        if k:
+        room = max(budget - d * tps, MIN_CHUNK) if mixed else budget  # prompt tokens a step takes
+        n_c = max(1.0, inp / room)  # steps one prompt spans
+        chunk = min(inp, room)
+        tau_d0 = step_seconds(p, d, ctx, tokens_per_sequence=tps)
+        draft = 0.0
+        if k and speculation is not None:
             # Drafting: an MTP head is one more decoder layer per draft token (DeepSeek-V3 report
             # sec. 2.2); a draft model is taken at a tenth of the target's step.
-            draft = p.layers and (tau_d - p.step_overhead_s) / p.layers * 1.5 if speculation.method == "mtp" else 0.1 * tau_d
-            tau_d += k * draft
-        if p.mixed_prefill:
-            chunk = min(inp, max(budget - d * tps, MIN_CHUNK))
-            tau_c = step_seconds(p, d, ctx, chunk, inp / 2, tokens_per_sequence=tps)
+            one_layer = (tau_d0 - p.step_overhead_s) / max(p.layers, 1) * 1.5
+            draft = k * (one_layer if speculation.method == "mtp" else 0.1 * tau_d0)
+        tau_d = tau_d0 + draft
+        # A step's time is piecewise linear in its prompt tokens (max of memory and compute plus
+        # linear collectives); the chord from none to a full chunk bounds it from above.
+        if mixed:
+            tau_room = step_seconds(p, d, ctx, room, inp / 2, tokens_per_sequence=tps) + draft
+            tau_chunk = step_seconds(p, d, ctx, chunk, inp / 2, tokens_per_sequence=tps) + draft
         else:
-            chunk = min(inp, budget)
-            tau_c = step_seconds(p, 0.0, ctx, chunk, inp / 2)
-        n_c = inp / chunk  # chunk steps per request
+            tau_room = step_seconds(p, 0.0, ctx, budget, inp / 2)
+            tau_chunk = step_seconds(p, 0.0, ctx, chunk, inp / 2)
+        slope = max(tau_room - (tau_d if mixed else 0.0), 0.0) / room  # seconds per prompt token
+        token_s = tau_room / room
 
-        def rhs(e: float) -> tuple[float, float, float]:
-            u = min(run / e * n_c * tau_c, MAX_LOAD)
-            if p.mixed_prefill:
-                step = 1.0 / (u / tau_c + (1 - u) / tau_d)
+        def at_rate(r: float) -> tuple[float, float, float, float]:
+            """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
+            demand = r * inp  # prompt tokens/s
+            if mixed:
+                # Every step carries the prompt tokens that arrived during it: pre = demand * tau,
+                # tau = tau_d + slope * pre, so tau = tau_d / (1 - slope * demand), capped when
+                # the prompts fill the room of every step.
+                x = slope * demand
+                tau = tau_d / (1 - x) if x < 1 - tau_d / tau_room else tau_room
+                u = min(demand * tau / room, MAX_LOAD)
+                step, busy = tau, (tau - tau_d) / tau
+                own = n_c * max(tau, tau_chunk)
             else:
-                step = tau_d / (1 - u)
-            t_first = p.ttft_overhead_s + tau_c * n_c * (1 + u / (2 * (1 - u))) + 0.5 * tau_d
-            t_tok = step / per_step
-            return t_first + (out - 1) * t_tok, t_first, t_tok
+                # Prefill-only batches stall the decodes (SGLang): they take u of the time.
+                u = min(demand * slope, MAX_LOAD)
+                step, busy = tau_d / (1 - u), u
+                own = max(n_c * tau_chunk, min(tau_room, demand * tau_d * slope + tau_chunk))
+            ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + 0.5 * tau_d
+            tpot_ = step / per_step
+            return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
 
-        lo = rhs(float("inf"))[0]
-        hi = rhs(lo)[0]
-        for _ in range(22):
+        # The rate solves r * cycle(r) = run; cycle rises with r, so bracket and bisect.
+        lo, hi = 0.0, run / at_rate(0.0)[0]
+        for _ in range(40):
             mid = 0.5 * (lo + hi)
-            if rhs(mid)[0] > mid:
+            if mid * at_rate(mid)[0] < run:
                 lo = mid
             else:
                 hi = mid
-        e2e, ttft, tpot = rhs(hi)
-        e2e = max(e2e, hi)
-        d = max(min(1.0, run), run * (e2e - ttft) / e2e)
+            if hi - lo <= 1e-3 * hi:
+                break
+        cycle, ttft_queue, tpot, share = at_rate(hi)
+        new_d = max(min(1.0, run), run * (out - 1) * tpot / cycle) if out > 1 else min(1.0, run)
+        if abs(new_d - d) <= 0.02 * d:
+            break
+        d = new_d
+    rate = run / cycle
+    # Bunching: in a closed loop of equal-length requests new prompts arrive in waves, so a prompt
+    # also waits behind a share of the other clients' prompt tokens. It delays first tokens without
+    # idling the engine, so it moves TTFT, not the rate (work conservation).
+    wave = p.ttft_wave * (run - 1) / 2 * inp * token_s
+    unloaded = p.ttft_overhead_s + n_c * tau_chunk + 0.5 * tau_d
+    ttft = max(ttft_queue, unloaded + wave)
+    e2e = ttft + (out - 1) * tpot
 
-    rate = run / e2e
     if c > run:
         # Little's law for the whole loop: the clients the engine cannot admit wait in its queue.
-        full = c / rate
-        ttft += full - e2e
-        e2e = full
+        waiting = c / rate - cycle
+        ttft += waiting
+        e2e += waiting
     gpus = p.gpus
     return ServingPoint(
         batch=c,
@@ -166,6 +198,7 @@ def closed_loop(
         total_tokens_per_s_per_gpu=rate * (inp + out) / gpus,
         decode_step_ms=tau_d * 1e3,
         bound=_decode_bound(p, d, ctx, tps) if with_bound else "",
+        prefill_share=min(max(share, 0.0), 1.0),
     )
 
 

@@ -20,6 +20,9 @@ tokens. Its time on the busiest GPU of the replica is
   2019, sec. 3), ring cost 2 (n-1)/n of the message per GPU (Patarasuk & Yuan 2009); with expert
   parallelism and data-parallel attention, one dispatch and one combine all-to-all per MoE layer
   (DeepSeek-V3 report sec. 3.4) instead;
+- MoE experts: grouped GEMMs over a few tokens per expert, with expert widths sliced by TP,
+  reach a lower share of the peak than dense GEMMs, and their scattered weight tiles stream below
+  the dense GEMV rate: two global factors (moe_flops, moe_bandwidth) scale the expert terms;
 - overheads: a fixed cost per decoder layer (the small kernels a layer launches even inside a
   CUDA graph: norms, rotary, routing, quantisation) and per step (scheduler, sampler, host
   synchronisation), fitted per engine in engine/calibration.py.
@@ -30,7 +33,7 @@ once (cached); `step_seconds(profile, ...)` is then a few dozen float operations
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .calibration import ServingEfficiency, serving_efficiency
@@ -73,24 +76,29 @@ def link_kind(gpu: GpuSpec) -> str:
 
 
 def compute_precision(gpu: GpuSpec, weights: str, part: str, native_quant: str | None) -> str:
-    """Tensor-core precision a GEMM runs at: 'fp4', 'fp8' or 'bf16'.
+    """Tensor-core path a GEMM runs on: 'fp4', 'fp8', 'bf16', or 'w4a16' / 'w8a16' (weight-only:
+    weights dequantised to 16-bit inside the kernel, Marlin/Machete/Triton, at 16-bit peak).
 
-    `part` is 'experts' or 'dense'. FP8 checkpoints run W8A8 where the GPU has FP8 tensor
-    cores, else weight-only (Marlin) at 16-bit speed; MXFP4/NVFP4 experts run at FP4 rate only on
-    parts with FP4 tensor cores (Blackwell, CDNA4), else dequantised to 16-bit (Hopper, CDNA3:
-    vLLM's gpt-oss Marlin/Triton path). 4-bit integer formats are weight-only."""
+    `part` is 'experts' or 'dense'. FP8 checkpoints run W8A8 where the GPU has FP8 tensor cores,
+    else weight-only; MXFP4/NVFP4 experts run at FP4 rate only on parts with FP4 tensor cores
+    (Blackwell, CDNA4), else weight-only (Hopper, CDNA3: vLLM's gpt-oss Marlin/Triton path).
+    AWQ/GPTQ/NF4 and GPTQ-int8 are weight-only formats."""
     if weights in _EXPERTS_ONLY and part == "dense":
         weights = native_quant if native_quant == "fp8" else "bf16"
     if weights == "mxfp4":
-        if gpu.fp4_tflops:
-            return "fp4"
-        return "bf16"
-    if weights in ("fp8",) and gpu.fp8_tflops:
-        return "fp8"
+        return "fp4" if gpu.fp4_tflops else "w4a16"
+    if weights == "fp8":
+        return "fp8" if gpu.fp8_tflops else "w8a16"
+    if weights in _WEIGHT_ONLY_4BIT:
+        return "w4a16"
+    if weights == "int8":
+        return "w8a16"
     return "bf16"
 
 
 def _peak_tflops(gpu: GpuSpec, precision: str) -> float | None:
+    if precision in ("w4a16", "w8a16"):
+        return gpu.bf16_tflops
     if precision == "fp4":
         return gpu.fp4_tflops or gpu.fp8_tflops or gpu.bf16_tflops
     if precision == "fp8":
@@ -129,19 +137,26 @@ class ReplicaProfile:
     layer_overhead_s: float
     step_overhead_s: float
     ttft_overhead_s: float
+    ttft_wave: float
     hidden_size: int
     mixed_prefill: bool  # prefill chunks ride in decode steps (vLLM, TensorRT-LLM) or stall them
     known: bool = True
     reason: str = ""
+    # Datasheet peaks the achieved figures above came from (apply_efficiency recomputes them).
+    peak_bandwidth: float = 0.0
+    peak_expert_bytes: float = 0.0
+    peak_bf16: float = 0.0
+    peak_fp8: float = 0.0
+    peak_flops: tuple[tuple[str, float], ...] = ()  # (precision, FLOP/s) of dense, expert, attention GEMMs
+    link: str = "pcie"
 
 
 def _unknown(reason: str) -> ReplicaProfile:
     kv = KvFootprint(0.0, 0, 0, 0, 0.0, 0.0, None)
     return ReplicaProfile(1, 1, 1, 1, 1, 0, 0, 0, 0.0, 0.0, kv, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0,
-                          0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 1, False, False, reason)
+                          0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, False, False, reason)
 
 
-@lru_cache(maxsize=4096)
 def replica_profile(
     spec: ModelSpec,
     gpu: GpuSpec,
@@ -155,6 +170,61 @@ def replica_profile(
 ) -> ReplicaProfile:
     """Fold everything a step's cost depends on but the batch. `efficiency` overrides the
     calibrated factors (the fitting script in bench/ passes candidates)."""
+    raw = raw_profile(spec, gpu, weights, kv_cache, tensor_parallel, expert_parallel, engine, dp_attention)
+    if efficiency is None:
+        return _calibrated(raw, gpu_generation(gpu), engine, gpu.vendor)
+    return apply_efficiency(raw, efficiency)
+
+
+@lru_cache(maxsize=4096)
+def _calibrated(raw: ReplicaProfile, generation: str, engine: str, vendor: str) -> ReplicaProfile:
+    return apply_efficiency(raw, serving_efficiency(generation, engine, vendor))
+
+
+def apply_efficiency(raw: ReplicaProfile, eff: ServingEfficiency) -> ReplicaProfile:
+    """The profile with achieved bandwidth, FLOP rates and overheads from `eff`."""
+    if not raw.known:
+        return raw
+    # Expert weights stream in scattered per-expert tiles: their bytes move at moe_bandwidth of
+    # the dense rate, which is folded into the bytes so the step keeps one bandwidth.
+    raw = replace(raw, expert_bytes=raw.peak_expert_bytes / eff.moe_bandwidth)
+    (dp_, dense), (ep_, expert), (ap_, attn) = raw.peak_flops
+
+    def achieved(precision: str, peak: float) -> float:
+        # A faster format is never run slower than the 16-bit path the engine could fall back to.
+        rate = peak * eff.flops_fraction(precision)
+        if precision in ("fp8", "fp4"):
+            rate = max(rate, raw.peak_bf16 * eff.flops_fraction("bf16"))
+        if precision == "fp4":
+            rate = max(rate, raw.peak_fp8 * eff.flops_fraction("fp8"))
+        return rate
+
+    return replace(
+        raw,
+        bandwidth=raw.peak_bandwidth * eff.bandwidth,
+        dense_rate=achieved(dp_, dense),
+        expert_rate=achieved(ep_, expert) * eff.moe_flops,
+        attn_rate=achieved(ap_, attn),
+        collective_latency_s=eff.collective_latency(raw.link),
+        layer_overhead_s=eff.layer_overhead_s,
+        step_overhead_s=eff.step_overhead_s,
+        ttft_overhead_s=eff.ttft_overhead_s,
+        ttft_wave=eff.ttft_wave,
+    )
+
+
+@lru_cache(maxsize=4096)
+def raw_profile(
+    spec: ModelSpec,
+    gpu: GpuSpec,
+    weights: str,
+    kv_cache: str = "auto",
+    tensor_parallel: int = 1,
+    expert_parallel: int = 1,
+    engine: str = "vllm",
+    dp_attention: bool = False,
+) -> ReplicaProfile:
+    """The profile at datasheet peaks (efficiency 1, no overheads), cached per layout."""
     if not gpu.bandwidth_tbs:
         return _unknown(f"{gpu.label}: memory bandwidth unknown")
     if not gpu.bf16_tflops and not gpu.fp8_tflops:
@@ -163,9 +233,6 @@ def replica_profile(
     tp = max(1, tensor_parallel)
     dp = tp if dp_attention else 1
     ep = max(1, expert_parallel)
-    gen = gpu_generation(gpu)
-    eff = efficiency or serving_efficiency(gen, engine, gpu.vendor)
-
     bits = WEIGHT_BITS[weights]
     experts_only = weights in _EXPERTS_ONLY and spec.is_moe
     dense_bits = (8.0 if spec.native_quant == "fp8" else 16.0) if experts_only else bits
@@ -207,8 +274,7 @@ def replica_profile(
     kv_prec = "fp8" if kv_cache == "fp8" and gpu.fp8_tflops else "bf16"
 
     def rate(precision: str) -> float:
-        peak = _peak_tflops(gpu, precision) or gpu.fp8_tflops or 1.0
-        return peak * 1e12 * eff.flops_fraction(precision)
+        return (_peak_tflops(gpu, precision) or gpu.fp8_tflops or 1.0) * 1e12
 
     uses_a2a = spec.is_moe and ep > 1 and dp_attention
     allreduces = 0 if tp == 1 else (spec.num_layers * 2 if not uses_a2a else (spec.num_layers - moe_layers) * 2)
@@ -231,19 +297,26 @@ def replica_profile(
         head_flops_per_token=head_flops,
         decode_attn_flops=decode_attn,
         prefill_attn_flops=prefill_attn,
-        bandwidth=gpu.bandwidth_tbs * 1e12 * eff.bandwidth,
+        bandwidth=gpu.bandwidth_tbs * 1e12,
         dense_rate=rate(dense_prec),
         expert_rate=rate(expert_prec),
         attn_rate=rate(kv_prec),
         allreduces_per_step=allreduces,
         alltoalls_per_step=alltoalls,
         link_bytes_per_s=link,
-        collective_latency_s=eff.collective_latency(link_kind(gpu)),
-        layer_overhead_s=eff.layer_overhead_s,
-        step_overhead_s=eff.step_overhead_s,
-        ttft_overhead_s=eff.ttft_overhead_s,
+        collective_latency_s=0.0,
+        layer_overhead_s=0.0,
+        step_overhead_s=0.0,
+        ttft_overhead_s=0.0,
+        ttft_wave=0.0,
         hidden_size=spec.hidden_size,
         mixed_prefill=engine != "sglang",
+        peak_bandwidth=gpu.bandwidth_tbs * 1e12,
+        peak_expert_bytes=expert_bytes,
+        peak_bf16=rate("bf16"),
+        peak_fp8=rate("fp8"),
+        peak_flops=((dense_prec, rate(dense_prec)), (expert_prec, rate(expert_prec)), (kv_prec, rate(kv_prec))),
+        link=link_kind(gpu),
     )
 
 

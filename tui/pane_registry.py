@@ -40,7 +40,7 @@ def _sizing(app: Any) -> Any:
 
 
 def _serving(app: Any) -> Any:
-    from .widgets.panes import ServingPane
+    from .widgets.serving import ServingPane  # the curve plot, figures and curve table (issue 13)
 
     return ServingPane(id="serving-pane")
 

@@ -62,7 +62,15 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Help"
             box.border_subtitle = "esc closes"
-            yield Markdown(HELP)
+            yield Markdown(HELP + _monitor_help())
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
+
+
+def _monitor_help() -> str:
+    """The Monitor's keys, columns and alert rules, from the Monitor's own tables."""
+    from ..widgets.monitor import MonitorPane
+    from ..widgets.monitor_help import monitor_help
+
+    return monitor_help(MonitorPane.BINDINGS)
