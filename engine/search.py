@@ -396,8 +396,17 @@ def search(
             best_costs.append(cand.cost_per_hour)
             best_costs.sort()
             del best_costs[top:]
-    for c in unpriced:
-        out.append(evaluate(c))
+    # No price: nothing to rank them by, but a user wants to know whether they would serve. Per
+    # GPU (and price), the `top` layouts needing the fewest GPUs are evaluated; the rest listed.
+    per_gpu: dict[tuple[str, str], int] = {}
+    for c in sorted(unpriced, key=lambda c: c.lb_gpus):
+        key = (c.gpu.id, c.price.kind)
+        if options.exhaustive or per_gpu.get(key, 0) < top:
+            per_gpu[key] = per_gpu.get(key, 0) + 1
+            out.append(evaluate(c))
+        else:
+            out.append(_bare(c, "price-unknown", f"price unknown ({c.price.basis}); needs at least {c.lb_gpus} GPUs, "
+                                                 f"not evaluated beyond this GPU's {top} smallest layouts"))
     for c in cfgs:
         if c.reject is not None:
             out.append(_bare(c, c.reject[0], c.reject[1]))
@@ -551,7 +560,9 @@ def _rank_key(c: Candidate) -> tuple:
     if c.status == "feasible":
         return (order, c.cost_per_hour, c.cost_per_million_output_tokens or math.inf, c.gpus or 0, c.itl_ms or math.inf, ident)
     if c.status == "price-unknown":
-        return (order, c.gpus_provisioned or 0, c.itl_ms or math.inf, 0.0, 0, ident)
+        if c.fits is None:  # not evaluated: after every evaluated candidate that has a reason
+            return (STATUS_ORDER["speed-unknown"] + 0.5, 0.0, 0.0, 0, 0.0, ident)
+        return (order, c.gpus_provisioned or 0, c.itl_ms or math.inf, 0, 0.0, ident)
     if c.status in ("pruned", "too-many-gpus"):
         return (order, c.cost_lower_bound or math.inf, 0.0, 0, 0.0, ident)
     if c.status == "sla":

@@ -4,7 +4,12 @@ Everything `engine/search.py` needs from the speed model goes through these few 
 that moving the search to a new step model (the calibrated one of issue 13) is an edit of this
 file alone. They must give exactly the figures `plan()` gives for the same configuration: a
 winner written back into a session and planned again reproduces the search's numbers (a test
-checks it).
+checks it: tests/engine/test_search_cli.py).
+
+Today plan() sizes speed with engine/inference.py's estimate_inference, so this does too. When
+plan() moves to the calibrated step model (engine/serving.py: serving_curve + choose_batch over a
+replica_profile), point `speed()` at the same calls and widen `speed_key()` with the engine (the
+step model has per-engine efficiencies); nothing else in the search changes.
 """
 
 from __future__ import annotations

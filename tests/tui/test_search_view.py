@@ -100,10 +100,12 @@ def test_search_tab_snapshot(snap_compare, size):
     os.utime(path, (T0, T0))
 
     async def run_before(pilot) -> None:
+        pilot.app.animation_level = "none"  # the tab underline would be caught mid-slide
         await settle(pilot)
         pilot.app.open_stored("chat-70b")
         await open_search(pilot)
         pilot.app.screen.set_focus(None)
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause()
 
     assert snap_compare(make_app(offer_recovery=False), terminal_size=size, run_before=run_before)
