@@ -35,7 +35,7 @@ from .inputs import DEFAULT_SCENARIOS, SERVING_ENGINES, WEIGHT_FORMATS, PlanInpu
 from .memory import activation_peak_bytes, inference_memory, kv_dtype_bytes, non_torch_bytes, weight_bytes_per_gpu
 from .model import check_parallelism, count_params, kv_footprint
 from .physical import HOURS_PER_MONTH, node_power, physical
-from .scenarios import nodes_for, size_scenario
+from .scenarios import nodes_for
 
 Status = Literal["feasible", "price-unknown", "pruned", "sla", "too-many-gpus", "speed-unknown", "memory", "layout"]
 STATUS_ORDER: dict[str, int] = {s: i for i, s in enumerate(Status.__args__)}  # type: ignore[attr-defined]
@@ -43,6 +43,7 @@ TENSOR_PARALLEL = (1, 2, 4, 8)
 MAX_PIPELINE = 8
 NVIDIA_ONLY_ENGINES = {"trtllm"}
 SCENARIO = "recommended"
+UNPRICED_EVALUATED = 3  # layouts per GPU without a price that get the full model (the rest listed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class SearchOptions:
     keep_weights: bool = False
     keep_kv_cache: bool = False
     keep_parallel: bool = False
+    keep_batch: bool = False  # a pinned [serving] batch; freed, each candidate takes its SLA batch
     gpu_ids: tuple[str, ...] | None = None  # only these GPUs (the session's own included if listed)
     max_gpus: int | None = None  # a fleet may provision at most this many GPUs
     top: int = 10  # candidates ranked exactly (the bound prunes only below them)
@@ -64,7 +66,7 @@ class SearchOptions:
         return dataclasses.replace(self, **{f"keep_{choice}": False})
 
 
-KEEPABLE = ("gpu", "engine", "weights", "kv_cache", "parallel")
+KEEPABLE = ("gpu", "engine", "weights", "kv_cache", "parallel", "batch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +274,8 @@ def search(
     the cheapest that fits and meets the SLA. `prices`: catalog prices by GPU id."""
     start = time.perf_counter()
     spec, serving = inputs.model, inputs.serving
+    if not options.keep_batch and getattr(serving, "batch", None) is not None:
+        serving = dataclasses.replace(serving, batch=None)  # the SLA picks each candidate's batch
     params = count_params(spec)
     knobs = inputs.scenarios.get(SCENARIO, DEFAULT_SCENARIOS[SCENARIO])
     max_len = max_model_len(inputs)
@@ -290,7 +294,7 @@ def search(
     kv_cache: dict[tuple[str, str, int, int], tuple[float, float]] = {}
     act_cache: dict[int, float] = {}
     ovh_cache: dict[tuple[int, int], float] = {}
-    layout_cache: dict[tuple[int, int], list[str]] = {}
+    layout_cache: dict[tuple[int, int, str], list[str]] = {}
 
     def weights_b(w: str, tp: int, pp: int) -> float:
         key = (w, tp, pp)
@@ -310,10 +314,10 @@ def search(
             act_cache[tp] = activation_peak_bytes(spec, serving, tp)
         return act_cache[tp]
 
-    def layout(tp: int, pp: int) -> list[str]:
-        if (tp, pp) not in layout_cache:
-            layout_cache[(tp, pp)] = check_parallelism(spec, tp, pp)
-        return layout_cache[(tp, pp)]
+    def layout(tp: int, pp: int, w: str) -> list[str]:
+        if (tp, pp, w) not in layout_cache:
+            layout_cache[(tp, pp, w)] = check_parallelism(spec, tp, pp) + search_model.layout_refusals(spec, w, tp)
+        return layout_cache[(tp, pp, w)]
 
     def raw_pool(gpu: GpuSpec, engine: str, w: float, tp: int, pp: int) -> tuple[float, float]:
         """(KV pool before block rounding, what the engine may use), as engine/memory.py carves it."""
@@ -337,7 +341,7 @@ def search(
         for w in w_opts:
             layouts = single if options.keep_parallel else single + _pipeline_layout(gpu, w, tps, weights_b, raw_pool, engines_of[gpu.id], spec.num_layers)
             for tp, pp in layouts:
-                problems = layout(tp, pp)
+                problems = layout(tp, pp, w)
                 wb = weights_b(w, tp, pp)
                 for kv in k_opts:
                     seq_avg, seq_max = seq_b(kv, w, tp, pp)
@@ -385,7 +389,9 @@ def search(
         return _evaluate(inputs, c, srv, params, max_len, knobs, speed_cache, options.max_gpus)
 
     for c in priced:
-        if not options.exhaustive and len(best_costs) >= top and c.lb is not None and c.lb > best_costs[-1] + 1e-9:
+        # A bound equal to the top-th cost cannot lower any of the top costs either (ties at that
+        # cost are listed as pruned with their bound).
+        if not options.exhaustive and len(best_costs) >= top and c.lb is not None and c.lb >= best_costs[-1] - 1e-9:
             pruned += 1
             out.append(_bare(c, "pruned", f"costs at least ${c.lb:,.2f}/h ({c.lb_gpus} GPUs for the sessions alone), "
                                           f"more than the top {top}"))
@@ -401,12 +407,12 @@ def search(
     per_gpu: dict[tuple[str, str], int] = {}
     for c in sorted(unpriced, key=lambda c: c.lb_gpus):
         key = (c.gpu.id, c.price.kind)
-        if options.exhaustive or per_gpu.get(key, 0) < top:
+        if options.exhaustive or per_gpu.get(key, 0) < UNPRICED_EVALUATED:
             per_gpu[key] = per_gpu.get(key, 0) + 1
             out.append(evaluate(c))
         else:
             out.append(_bare(c, "price-unknown", f"price unknown ({c.price.basis}); needs at least {c.lb_gpus} GPUs, "
-                                                 f"not evaluated beyond this GPU's {top} smallest layouts"))
+                                                 f"not evaluated beyond this GPU's {UNPRICED_EVALUATED} smallest layouts"))
     for c in cfgs:
         if c.reject is not None:
             out.append(_bare(c, c.reject[0], c.reject[1]))
@@ -514,12 +520,11 @@ def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_l
     key = search_model.speed_key(gpu.id, c.weights, c.kv, c.tp, c.pp, c.engine, mem)
     sp = speed_cache.get(key)
     if sp is None:
-        sp = speed_cache[key] = search_model.speed(spec, params, mem, gpu, serving, c.weights, c.tp, c.pp, c.kv)
+        sp = speed_cache[key] = search_model.speed(spec, params, mem, gpu, serving, c.weights, c.kv, c.tp, c.pp)
     if not sp.known:
         return Candidate(status="speed-unknown", reason=sp.reason or "speed unknown", fits=True, meets_sla=None,
                          **_common(c))
-    sizing = size_scenario(SCENARIO, knobs, mem, serving.concurrent_sessions, serving.max_num_seqs, gpn,
-                           **search_model.sizing_options(serving, sp))
+    sizing = search_model.size(SCENARIO, knobs, mem, serving, gpn, sp)
     assert sizing is not None  # the model fits
     node = node_power(gpu, c.server, gpn, inputs.costs)
     phys = physical(sizing.nodes, node, inputs.costs)
@@ -545,11 +550,11 @@ def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_l
         gpus=sizing.gpus, nodes=sizing.nodes, gpus_provisioned=sizing.gpus_provisioned, cost_per_hour=per_hour,
         cost_per_month=per_hour * HOURS_PER_MONTH if per_hour is not None else None,
         cost_per_million_output_tokens=cost_per_million_tokens(per_hour, served),
-        output_tokens_per_s_per_gpu=(sp.tokens_per_s_replica or 0.0) / gpr,
+        output_tokens_per_s_per_gpu=sp.output_tokens_per_s_per_gpu,
         tokens_per_s_per_user=1000.0 / sp.itl_ms if sp.itl_ms else None,
         ttft_ms=sp.ttft_ms, itl_ms=sp.itl_ms, power_kw=phys.power_kw,
         sla_miss=max(misses) if misses else None,
-        curve=tuple((1000.0 / itl, tok / gpr, b) for b, itl, tok in sp.curve if itl > 0),
+        curve=tuple((1000.0 / itl, per_gpu, b) for b, itl, per_gpu in sp.curve if itl > 0),
         **_common(c),
     )
 
@@ -633,7 +638,7 @@ def _cost_latency(ranked: Sequence[Candidate]) -> tuple[Candidate, ...]:
 # ------------------------------------------------------------------------------------------
 
 
-def session_edits(inputs: PlanInputs, c: Candidate) -> dict[str, Any]:
+def session_edits(inputs: PlanInputs, c: Candidate, keep_batch: bool = False) -> dict[str, Any]:
     """Session fields (dotted paths, DESIGN section 3) that make the session plan this candidate;
     None removes a key. Planning the edited session gives the candidate's figures."""
     edits: dict[str, Any] = {
@@ -642,7 +647,11 @@ def session_edits(inputs: PlanInputs, c: Candidate) -> dict[str, Any]:
         "hardware.tensor_parallel": c.tensor_parallel,
         "hardware.pipeline_parallel": c.pipeline_parallel,
         "serving.engine": c.engine,
+        "hardware.expert_parallel": None,  # the search plans without expert parallelism
+        "hardware.data_parallel_attention": None,
     }
+    if not keep_batch:
+        edits["serving.batch"] = None
     if c.gpu != inputs.gpu.id:
         edits["hardware.gpu"] = c.gpu
         edits["hardware.gpu_spec"] = None

@@ -6,22 +6,21 @@ file alone. They must give exactly the figures `plan()` gives for the same confi
 winner written back into a session and planned again reproduces the search's numbers (a test
 checks it: tests/engine/test_search_cli.py).
 
-Today plan() sizes speed with engine/inference.py's estimate_inference, so this does too. When
-plan() moves to the calibrated step model (engine/serving.py: serving_curve + choose_batch over a
-replica_profile), point `speed()` at the same calls and widen `speed_key()` with the engine (the
-step model has per-engine efficiencies); nothing else in the search changes.
+plan() sizes speed with engine/inference.py's estimate_inference (the calibrated step model of
+engine/serving.py underneath), the scenarios with engine/scenarios.py's size_scenario (the SLA
+batch caps a replica's sessions) and refuses the layouts engines refuse: so does this.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .hardware import GpuSpec
-from .inference import InferenceEstimate, estimate_inference
-from .inputs import ServingInputs
+from .inference import InferenceEstimate, estimate_inference, layout_problems
+from .inputs import ScenarioKnobs, ServingInputs
 from .memory import MemoryBreakdown
 from .model import ModelSpec, ParamCounts
+from .scenarios import ScenarioSizing, size_scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +34,16 @@ class Speed:
     itl_ms: float | None
     tokens_per_s_replica: float | None
     requests_per_s_replica: float | None
+    output_tokens_per_s_per_gpu: float | None
     meets_sla: bool | None
     sla_notes: tuple[str, ...]
-    curve: tuple[tuple[int, float, float], ...]  # (batch, itl_ms, output tokens/s per replica)
+    curve: tuple[tuple[int, float, float], ...]  # (batch, itl_ms, output tokens/s per GPU)
+
+
+def layout_refusals(spec: ModelSpec, weights: str, tensor_parallel: int) -> list[str]:
+    """Layouts the serving engines refuse beyond heads dividing by TP (plan() checks the same);
+    the search keeps expert parallelism and data-parallel attention off."""
+    return layout_problems(spec, weights, tensor_parallel, 1, False)
 
 
 def speed(
@@ -47,12 +53,14 @@ def speed(
     gpu: GpuSpec,
     serving: ServingInputs,
     weights: str,
+    kv_cache: str,
     tensor_parallel: int,
     pipeline_parallel: int,
-    kv_cache: str = "auto",
 ) -> Speed:
-    est: InferenceEstimate = estimate_inference(spec, params, memory, gpu, serving, weights, tensor_parallel,
-                                                kv_cache=kv_cache, pipeline_parallel=pipeline_parallel)
+    est: InferenceEstimate = estimate_inference(
+        spec, params, memory, gpu, serving, weights, tensor_parallel,
+        kv_cache=kv_cache, expert_parallel=1, dp_attention=False, pipeline_parallel=pipeline_parallel,
+    )
     return Speed(
         known=est.known,
         reason=est.reason,
@@ -61,34 +69,35 @@ def speed(
         itl_ms=est.itl_ms,
         tokens_per_s_replica=est.tokens_per_s_replica,
         requests_per_s_replica=est.requests_per_s_replica,
+        output_tokens_per_s_per_gpu=est.output_tokens_per_s_per_gpu,
         meets_sla=est.meets_sla,
         sla_notes=est.sla_notes,
-        curve=tuple((p.batch, p.itl_ms, p.output_tokens_per_s) for p in est.curve),
+        curve=tuple((p.batch, p.tpot_ms, p.output_tokens_per_s / (tensor_parallel * pipeline_parallel))
+                    for p in est.curve),
     )
 
 
 def speed_key(gpu_id: str, weights: str, kv_cache: str, tp: int, pp: int, engine: str, memory: MemoryBreakdown) -> tuple:
     """What `speed()` depends on beyond the model and workload: configurations with the same key
-    share one estimate. The step model reads the engine (its overheads and prefill scheduling) and
-    the KV pool (the sequences it admits)."""
-    return (gpu_id, weights, kv_cache, tp, pp, engine, memory.sessions_per_replica, memory.kv_pool_bytes)
+    share one estimate (the step model has per-engine efficiencies and reads the KV pool)."""
+    return (gpu_id, weights, kv_cache, tp, pp, engine, memory.kv_pool_bytes)
 
 
-def sizing_options(serving: ServingInputs, s: Speed) -> dict:
-    """The keyword arguments plan() gives engine.scenarios.size_scenario for this speed: the rate
-    with the scenario's headroom, and the SLA (or pinned) batch as a replica's session limit."""
-    limit = None
-    if s.known and (getattr(serving, "batch", None) or serving.ttft_ms is not None or serving.itl_ms is not None):
-        limit = s.batch
-    return {"requests_per_second": serving.requests_per_second, "requests_per_s_replica": s.requests_per_s_replica,
-            "batch_limit": limit}
+def size(name: str, knobs: ScenarioKnobs, memory: MemoryBreakdown, serving: ServingInputs, gpus_per_node: int,
+         s: Speed) -> ScenarioSizing | None:
+    """Replicas, GPUs and nodes of one scenario, as plan() sizes them."""
+    return size_scenario(name, knobs, memory, serving.concurrent_sessions, serving.max_num_seqs, gpus_per_node,
+                         requests_per_second=serving.requests_per_second,
+                         requests_per_s_replica=s.requests_per_s_replica, batch_limit=_batch_limit(serving, s))
 
 
-def replicas_for_rate(serving: ServingInputs, s: Speed) -> int:
-    """Replicas the request rate alone needs (as plan() sizes the scenarios)."""
-    if s.requests_per_s_replica and serving.requests_per_second > 0:
-        return math.ceil(serving.requests_per_second / s.requests_per_s_replica)
-    return 0
+def _batch_limit(serving: ServingInputs, s: Speed) -> int | None:
+    """plan()'s: the SLA's (or the pinned) batch caps the sessions a replica is planned for."""
+    if not s.known:
+        return None
+    if getattr(serving, "batch", None) or serving.ttft_ms is not None or serving.itl_ms is not None:
+        return s.batch
+    return None
 
 
 def served_tokens_per_s(serving: ServingInputs, s: Speed, replicas: int) -> float | None:

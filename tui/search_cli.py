@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engine.search import Candidate, SearchOptions, SearchResult
     from sessions.schema import Session
 
-KEEP_CHOICES = ("gpu", "engine", "weights", "kv_cache", "parallel")
+KEEP_CHOICES = ("gpu", "engine", "weights", "kv_cache", "parallel", "batch")
 EXIT_OK = 0
 
 
@@ -65,13 +65,13 @@ def search_session(session: Session, catalog: Catalog, options: SearchOptions, *
     return search(inputs, gpus, prices, options)
 
 
-def apply_candidate(session: Session, catalog: Catalog, candidate: Candidate) -> Session:
+def apply_candidate(session: Session, catalog: Catalog, candidate: Candidate, keep_batch: bool = False) -> Session:
     """The session edited to plan `candidate` (sessions.io.update_session: validated)."""
     from engine.search import session_edits
     from sessions.io import update_session
     from sessions.resolve import to_plan_inputs
 
-    return update_session(session, session_edits(to_plan_inputs(session, catalog), candidate))
+    return update_session(session, session_edits(to_plan_inputs(session, catalog), candidate, keep_batch))
 
 
 def options_from_args(args: argparse.Namespace, catalog: Catalog) -> SearchOptions:
@@ -94,7 +94,7 @@ def options_from_args(args: argparse.Namespace, catalog: Catalog) -> SearchOptio
     keep = set(args.keep or ())
     return SearchOptions(
         keep_gpu="gpu" in keep, keep_engine="engine" in keep, keep_weights="weights" in keep,
-        keep_kv_cache="kv_cache" in keep, keep_parallel="parallel" in keep,
+        keep_kv_cache="kv_cache" in keep, keep_parallel="parallel" in keep, keep_batch="batch" in keep,
         gpu_ids=gpu_ids, max_gpus=args.max_gpus, top=max(args.top or DEFAULT_TOP, DEFAULT_TOP),
     )
 
@@ -133,7 +133,7 @@ def run_search(args: argparse.Namespace) -> int:
         if out.exists():
             raise BadInput(f"{out}: refusing to overwrite an existing file with the winner's session")
         try:
-            atomic_write_text(out, dump_session(apply_candidate(session, catalog, result.winner)))
+            atomic_write_text(out, dump_session(apply_candidate(session, catalog, result.winner, options.keep_batch)))
         except OSError as exc:
             raise BadInput(f"{out}: cannot write: {exc}") from None
     sys.stdout.write(render(result, args.format, args.top))

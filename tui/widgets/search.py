@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sessions.schema import Session
 
 KEEP_KEYS = (("g", "gpu", "GPU"), ("e", "engine", "engine"), ("w", "weights", "weights"),
-             ("k", "kv_cache", "KV"), ("p", "parallel", "TP/PP"))
+             ("k", "kv_cache", "KV"), ("p", "parallel", "TP/PP"), ("b", "batch", "batch"))
 COLUMNS = ("#", "GPU", "layout", "$/h", "why not first", "GPUs", "$/Mtok", "TTFT", "ITL")
 TOP = 10
 NARROW_PLOT = 100  # below this pane width the plot gives its room to the table
@@ -206,7 +206,7 @@ class SearchPane(Vertical):
         from ..search_cli import apply_candidate
 
         try:
-            edited = apply_candidate(doc.session, app.catalog, c)
+            edited = apply_candidate(doc.session, app.catalog, c, "batch" in self.keep)
         except SessionError as exc:
             app.notify(str(exc), title="Not applied", severity="warning")
             return False
