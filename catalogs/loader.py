@@ -24,16 +24,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from engine.hardware import GpuSpec, PriceSpec, ServerSpec
-from engine.model import ModelConfigError, ModelSpec, from_hf_config
+from engine.model import ModelConfigError, ModelSpec
 
+from .entries import ModelEntry, Origin
 from .errors import CatalogError, Problem, UnknownEntry
 from .files import app_dir
 from .toml_lines import TomlLines, decode_error_position
 
-Origin = Literal["bundled", "user", "hf-cache", "imported"]
 Kind = Literal["models", "gpus", "servers", "prices"]
 
 KINDS: tuple[str, ...] = ("models", "gpus", "servers", "prices")
@@ -47,37 +47,6 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._+\-]*$")
 # --------------------------------------------------------------------------------------------
 # Entries
 # --------------------------------------------------------------------------------------------
-
-
-class ModelEntry(BaseModel):
-    """A catalog model: where it comes from plus its Hugging Face config, verbatim."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(min_length=1)
-    name: str = ""
-    hf_repo: str | None = None
-    source: str = ""
-    note: str = ""
-    params_published: float | None = Field(default=None, gt=0)
-    params_published_source: str = ""
-    active_params_published: float | None = Field(default=None, gt=0)
-    config: dict[str, Any]
-    origin: Origin = "bundled"
-    path: str | None = Field(default=None, description="file the entry was read from")
-
-    _spec: ModelSpec | None = PrivateAttr(default=None)
-
-    @property
-    def spec(self) -> ModelSpec:
-        """The architecture, from `config` (engine.model.from_hf_config); built once."""
-        if self._spec is None:
-            self._spec = from_hf_config(self.config, id=self.id, name=self.name or self.id)
-        return self._spec
-
-    @property
-    def label(self) -> str:
-        return self.name or self.id
 
 
 # Keys gpuplan sets itself: never written in a catalog file.
@@ -487,7 +456,7 @@ def load_catalog(user_dir: Path | str | None | object = _DEFAULT, hf_cache: bool
 
     skipped = 0
     if hf_cache:
-        from .hf import scan_hf_cache
+        from .hf_cache import scan_hf_cache
 
         scan = scan_hf_cache()
         skipped = scan.skipped

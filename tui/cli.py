@@ -13,11 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
 
-
-class BadInput(Exception):
-    """A user error with a message that names the file, line and field."""
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "BadInput", "main", "plan_from_text", "run"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,16 +24,18 @@ def _parser() -> argparse.ArgumentParser:
         description="Size LLM serving and fine-tuning on GPUs, live, with a GPU monitor.",
         epilog="Without a command, opens the app on the default session (needs a terminal).",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                   help="print the version and exit")
     p.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     op = sub.add_parser("open", help="open a session file in the app")
-    op.add_argument("file", type=Path)
+    op.add_argument("file", type=Path, help="the session file (TOML) to open")
     op.add_argument("--watch", action="store_true", help="reload and recalculate when the file changes on disk")
     op.add_argument("--no-mouse", action="store_true", help=argparse.SUPPRESS)
 
     wa = sub.add_parser("watch", help="monitor-first layout for long unattended watching")
-    wa.add_argument("file", type=Path, nargs="?")
+    wa.add_argument("file", type=Path, nargs="?", help="a session file to watch beside the monitor (optional)")
     wa.add_argument("--interval", type=float, default=1.0, help="seconds between GPU samples (default 1)")
     src = wa.add_mutually_exclusive_group()
     src.add_argument("--replay", type=Path, metavar="TRACE", help="play a recorded trace instead of NVML")
@@ -45,9 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", help="print the plan for a session file (headless)")
     target = pl.add_mutually_exclusive_group(required=True)
-    target.add_argument("file", type=Path, nargs="?")
+    target.add_argument("file", type=Path, nargs="?", help="the session file (TOML) to plan")
     target.add_argument("--default", action="store_true", help="plan the embedded default session")
-    pl.add_argument("--format", choices=("text", "json", "md", "csv"), default="text")
+    pl.add_argument("--format", choices=("text", "json", "md", "csv"), default="text",
+                    help="report format: text, json, md (markdown) or csv (default text)")
     pl.add_argument("--output", "-o", type=Path, help="write the report to this file (atomically)")
 
     ca = sub.add_parser("catalog", help="list or import catalog entries (headless)")
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         k = ca_sub.add_parser(kind, help=f"list {kind}")
         k.add_argument("--json", action="store_true", help="print JSON instead of a table")
     im = ca_sub.add_parser("import", help="import a local Hugging Face config.json as a user model")
-    im.add_argument("path", type=Path)
+    im.add_argument("path", type=Path, help="a config.json, or the folder that holds one")
     im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
     im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
     return p
@@ -171,7 +172,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    from .app import run_app
+    from .launch import run_app
 
     command = args.command
     file = getattr(args, "file", None)
@@ -189,6 +190,26 @@ def _cmd_app(args: argparse.Namespace) -> int:
     )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gpuplan")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _stdout_gone() -> int:
+    """The reader of our output left (`gpuplan catalog models --json | head`): that is its
+    choice, not an error. Point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -200,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return _stdout_gone()
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes exit 1

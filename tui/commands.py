@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Iterable
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from .app import GpuPlanApp
+from .pane_registry import PANES
 
 PaletteCommand = tuple[str, str, Callable[[], object]]
 
 
-def app_commands(app: GpuPlanApp) -> Iterable[PaletteCommand]:
+class PaletteHost(Protocol):
+    """What the palette needs of the app (tui/app.py's GpuPlanApp); a protocol, so this module
+    does not import the app that imports it."""
+
+    watch_path: Path | None
+
+    def action_save(self) -> Any: ...
+    def action_save_as(self) -> Any: ...
+    def action_open(self) -> Any: ...
+    def action_new(self) -> Any: ...
+    def action_rename(self) -> Any: ...
+    def action_delete(self) -> Any: ...
+    def action_export(self, fmt: str) -> Any: ...
+    def action_import_config(self) -> Any: ...
+    def action_cycle_theme(self) -> Any: ...
+    def action_toggle_sidebar(self) -> Any: ...
+    def action_help(self) -> Any: ...
+    def action_tab(self, tab: str) -> Any: ...
+    def action_reload(self) -> Any: ...
+    def action_quit(self) -> Any: ...
+
+
+def app_commands(app: PaletteHost) -> Iterable[PaletteCommand]:
     """(title, help, callback) for every action, in the order the palette lists them."""
     yield "Save", "Save the session (ctrl+s); asks a name the first time", app.action_save
     yield "Save as...", "Save under a new name in the sessions folder", app.action_save_as
@@ -29,8 +51,7 @@ def app_commands(app: GpuPlanApp) -> Iterable[PaletteCommand]:
     yield "Switch theme", "Cycle dark (256-colour friendly) / light themes", app.action_cycle_theme
     yield "Toggle sidebar", "Show or hide the inputs sidebar (ctrl+b)", app.action_toggle_sidebar
     yield "Help", "Keys and how the inputs are read (?)", app.action_help
-    for tab, title in (("sizing", "Sizing"), ("serving", "Serving"), ("training", "Training"),
-                       ("forecast", "Forecast"), ("monitor", "Monitor"), ("sessions", "Sessions")):
+    for tab, title in ((spec.tab, spec.title) for spec in PANES):
         yield f"Go to {title}", f"Show the {title} tab", partial(app.action_tab, tab)
     if app.watch_path is not None:
         yield "Reload watched file", f"Read {app.watch_path} again now", app.action_reload

@@ -1,4 +1,14 @@
-"""Report renderers shared by `gpuplan plan` and the app's export: text, markdown, JSON, CSV.
+"""The report of a plan: one model (`Report`, a list of `Section`s built from `plan.to_dict()`),
+rendered by every format: text, markdown, JSON, CSV. `gpuplan plan` and the app's export share it.
+
+Every section is built once by a function in `SECTION_BUILDERS` (in report order) and drawn by the
+same two generic renderers, so text and markdown always hold the same sections; JSON and CSV are
+the report dictionary itself (DESIGN section 3), where each section's `key` names its source.
+
+Adding a section (serving curve, training, forecast, ...): write `def my_section(r) -> Section |
+None` beside the others (`r` is `plan.to_dict()`; return None when the plan has nothing for it)
+and put it in `SECTION_BUILDERS`. Nothing else changes; tests/tui/test_report.py checks that each
+section shows in text and markdown and that its `key` is in the JSON and CSV.
 
 Plain Python (no Textual, no Rich): the headless commands must start fast.
 """
@@ -8,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the renderers only read a Plan; the app draws its first frame without the engine
@@ -71,43 +82,181 @@ def verdict(report: dict[str, Any]) -> str:
     return "FITS" if m["fits"] else f"DOES NOT FIT: {m['reason']}"
 
 
-def render_text(plan: Plan) -> str:
-    r = plan.to_dict()
-    out = [f"gpuplan: {r['name'] or 'plan'}", *header_lines(r), GIB_NOTE, "", "Memory per GPU"]
-    width = max(len(k) for k, _ in memory_rows(r))
-    out += [f"  {k:<{width}}  {v}" for k, v in memory_rows(r)]
-    out += [f"  verdict: {verdict(r)}", ""]
-    names = list(r["scenarios"])
-    out.append("Scenarios".ljust(22) + "".join(n.rjust(14) for n in names))
-    for label, key, f in SCENARIO_ROWS:
-        out.append(f"  {label:<20}" + "".join(fmt(r["scenarios"][n][key], f).rjust(14) for n in names))
-    out.append(f"  power basis: {r['physical']['node_power_basis']}; price: {r['cost']['price_basis']}")
+# ------------------------------------------------------------------------------------------
+# the report model
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A table with named value columns: (row label, one value per column)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    key: str  # the report dictionary's key it comes from (in the JSON and the CSV paths)
+    title: str
+    rows: tuple[tuple[str, str], ...] = ()  # (label, value)
+    grid: Grid | None = None
+    notes: tuple[tuple[str, str], ...] = ()  # (label, sentence): verdicts, bases of figures
+    bullets: tuple[tuple[str, str], ...] = ()  # (tag, sentence): e.g. warnings by severity
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    title: str
+    header: tuple[str, ...]
+    units: str
+    sections: tuple[Section, ...]
+    data: dict[str, Any]  # plan.to_dict(): what JSON and CSV print
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+
+def memory_section(r: dict[str, Any]) -> Section:
+    return Section("memory", "Memory per GPU", rows=tuple(memory_rows(r)), notes=(("verdict", verdict(r)),))
+
+
+def scenarios_section(r: dict[str, Any]) -> Section:
+    names = tuple(r["scenarios"])
+    rows = tuple((label, tuple(fmt(r["scenarios"][n][key], f) for n in names)) for label, key, f in SCENARIO_ROWS)
+    return Section("scenarios", "Scenarios", grid=Grid(names, rows), notes=(
+        ("power basis", r["physical"]["node_power_basis"]),
+        ("price", r["cost"]["price_basis"]),
+    ))
+
+
+def serving_section(r: dict[str, Any]) -> Section:
     inf = r["inference"]
-    if inf["known"]:
-        out += ["", "Serving speed (estimate, per replica)",
-                f"  TTFT {fmt(inf['ttft_ms'], lambda v: f'{v:,.0f} ms')}, ITL at batch 1 "
-                f"{fmt(inf['itl_ms_bs1'], lambda v: f'{v:.1f} ms')}, at batch {inf['batch']} "
-                f"{fmt(inf['itl_ms'], lambda v: f'{v:.1f} ms')}, "
-                f"{fmt(inf['tokens_per_s_replica'], lambda v: f'{v:,.0f}')} output tokens/s"]
-    if r["warnings"]:
-        out += ["", "Warnings"]
-        out += [f"  [{w['severity']}] {w['message']}" for w in r["warnings"]]
+    title = "Serving speed (estimate, per replica)"
+    if not inf["known"]:
+        return Section("inference", title, notes=(("serving speed", f"unknown: {inf['reason'] or 'no estimate'}"),))
+    ms = lambda v: f"{v:,.1f} ms"  # noqa: E731
+    sla = {True: "meets the SLA", False: "misses the SLA", None: "no SLA"}[inf.get("meets_sla")]
+    return Section("inference", title, rows=(
+        ("time to first token", fmt(inf["ttft_ms"], lambda v: f"{v:,.0f} ms")),
+        ("inter-token latency, batch 1", fmt(inf["itl_ms_bs1"], ms)),
+        (f"inter-token latency, batch {inf['batch']}", fmt(inf["itl_ms"], ms)),
+        ("output tokens/s per replica", fmt(inf["tokens_per_s_replica"], lambda v: f"{v:,.0f}")),
+        ("requests/s per replica", fmt(inf.get("requests_per_s_replica"), lambda v: f"{v:,.2f}")),
+        ("SLA", sla),
+    ))
+
+
+# (label, key in the training dict, formatter); a key the plan does not carry is left out
+TRAINING_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("method", "method", str),
+    ("trainable parameters", "trainable_params", lambda v: f"{v:,}"),
+    ("weights", "weights_gib", lambda v: f"{v:,.2f} GiB"),
+    ("gradients", "gradients_gib", lambda v: f"{v:,.2f} GiB"),
+    ("optimizer states", "optimizer_gib", lambda v: f"{v:,.2f} GiB"),
+    ("activations", "activations_gib", lambda v: f"{v:,.2f} GiB"),
+    ("overhead", "overhead_gib", lambda v: f"{v:,.2f} GiB"),
+    ("total per GPU", "total_gib", lambda v: f"{v:,.2f} GiB"),
+    ("data parallel", "data_parallel", str),
+    ("duration", "hours", lambda v: f"{v:,.1f} h"),
+    ("GPU hours", "gpu_hours", lambda v: f"{v:,.0f}"),
+    ("cost", "cost", lambda v: f"${v:,.0f}"),
+)
+
+
+def training_section(r: dict[str, Any]) -> Section | None:
+    tr = r.get("training")
+    if not tr:
+        return None
+    rows = tuple((label, fmt(tr[key], f)) for label, key, f in TRAINING_ROWS if key in tr)
+    fits = "FITS" if tr.get("fits") else f"DOES NOT FIT: {tr.get('reason') or 'see warnings'}"
+    return Section("training", "Training (estimate, per GPU)", rows=rows, notes=(("verdict", fits),))
+
+
+def warnings_section(r: dict[str, Any]) -> Section | None:
+    if not r["warnings"]:
+        return None
+    return Section("warnings", "Warnings", bullets=tuple((w["severity"], w["message"]) for w in r["warnings"]))
+
+
+# The report's sections, in order: add yours here (see the module docstring).
+SECTION_BUILDERS: list[Callable[[dict[str, Any]], Section | None]] = [
+    memory_section,
+    scenarios_section,
+    serving_section,
+    training_section,
+    warnings_section,
+]
+
+
+def build_report(plan: Plan) -> Report:
+    r = plan.to_dict()
+    sections = tuple(s for build in SECTION_BUILDERS if (s := build(r)) is not None)
+    return Report(f"gpuplan: {r['name'] or 'plan'}", tuple(header_lines(r)), GIB_NOTE, sections, r)
+
+
+# ------------------------------------------------------------------------------------------
+# text and markdown: every section, drawn the same way
+# ------------------------------------------------------------------------------------------
+
+
+def _text_section(s: Section) -> list[str]:
+    out: list[str] = []
+    if s.grid is not None:
+        out.append(s.title.ljust(22) + "".join(c.rjust(14) for c in s.grid.columns))
+        out += [f"  {label:<20}" + "".join(v.rjust(14) for v in values) for label, values in s.grid.rows]
+    else:
+        out.append(s.title)
+    if s.rows:
+        width = max(len(k) for k, _ in s.rows)
+        out += [f"  {k:<{width}}  {v}" for k, v in s.rows]
+    out += [f"  {label}: {text}" for label, text in s.notes]
+    out += [f"  [{tag}] {text}" for tag, text in s.bullets]
+    return out
+
+
+def render_text(plan: Plan) -> str:
+    report = build_report(plan)
+    out = [report.title, *report.header, report.units]
+    for s in report.sections:
+        out += ["", *_text_section(s)]
     return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_section(s: Section) -> list[str]:
+    out = [f"## {s.title}", ""]
+    if s.grid is not None:
+        out += ["| | " + " | ".join(s.grid.columns) + " |", "|---|" + "---:|" * len(s.grid.columns)]
+        out += [f"| {_md_cell(label)} | " + " | ".join(_md_cell(v) for v in values) + " |" for label, values in s.grid.rows]
+    if s.rows:
+        if s.grid is not None:
+            out.append("")
+        out += ["| item | value |", "|---|---:|"]
+        out += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in s.rows]
+    if s.notes:
+        if s.grid is not None or s.rows:
+            out.append("")
+        out += [f"**{label[:1].upper() + label[1:]}:** {text}  " for label, text in s.notes]
+        out[-1] = out[-1].rstrip()
+    out += [f"- **{tag}**: {text}" for tag, text in s.bullets]
+    return out
 
 
 def render_markdown(plan: Plan) -> str:
-    r = plan.to_dict()
-    out = [f"# gpuplan: {r['name'] or 'plan'}", "", *[f"- {line}" for line in header_lines(r)], "", f"_{GIB_NOTE}_", ""]
-    out += ["## Memory per GPU", "", "| item | value |", "|---|---:|"]
-    out += [f"| {k} | {v} |" for k, v in memory_rows(r)]
-    out += ["", f"**Verdict:** {verdict(r)}", "", "## Scenarios", ""]
-    names = list(r["scenarios"])
-    out += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for label, key, f in SCENARIO_ROWS:
-        out.append(f"| {label} | " + " | ".join(fmt(r["scenarios"][n][key], f) for n in names) + " |")
-    if r["warnings"]:
-        out += ["", "## Warnings", ""] + [f"- **{w['severity']}**: {w['message']}" for w in r["warnings"]]
+    report = build_report(plan)
+    out = [f"# {report.title}", "", *[f"- {line}" for line in report.header], "", f"_{report.units}_"]
+    for s in report.sections:
+        out += ["", *_md_section(s)]
     return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------------------
+# JSON and CSV: the report dictionary (DESIGN section 3)
+# ------------------------------------------------------------------------------------------
 
 
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, Any]]) -> None:

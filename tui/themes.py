@@ -3,6 +3,9 @@ terminal (tmux, screen, old SSH clients) shows them as designed; the light one r
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from textual.theme import Theme
 
 DARK = Theme(
@@ -36,3 +39,42 @@ LIGHT = Theme(
 )
 
 THEMES: tuple[Theme, ...] = (DARK, LIGHT)
+
+
+# The chosen theme persists in the state dir's settings.json.
+
+
+def _settings_path() -> Path:
+    """`settings.json` in the state dir (logs.state_dir / catalogs.files.app_dir("state"), worked
+    out here without importing the catalogs: it is read before the first frame)."""
+    home = os.environ.get("GPUPLAN_HOME")
+    if home:
+        return Path(home).expanduser() / "state" / "settings.json"
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("gpuplan", appauthor=False)) / "settings.json"
+
+
+def load_theme_choice() -> str | None:
+    import json
+
+    try:
+        theme = json.loads(_settings_path().read_text("utf-8")).get("theme")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return theme if isinstance(theme, str) and theme in {t.name for t in THEMES} else None
+
+
+def save_theme_choice(theme: str) -> None:
+    import json
+
+    from catalogs.files import atomic_write_text
+
+    try:
+        path = _settings_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"theme": theme}))
+    except OSError as exc:
+        from . import logs
+
+        logs.log_exception("settings", exc)

@@ -1,33 +1,14 @@
-"""The `GpuBackend` protocol every telemetry source implements, and a factory for the CLI/UI."""
+"""The factory that picks the telemetry backend for the CLI/UI. The `GpuBackend` protocol and
+`BackendUnavailable` live in engine/telemetry/protocol.py (re-exported here), so the backends
+import the protocol without importing this factory back."""
 
 from __future__ import annotations
 
 from os import PathLike
-from typing import Protocol, runtime_checkable
 
-from engine.telemetry.samples import HostSample
+from engine.telemetry.protocol import BackendUnavailable, GpuBackend
 
-
-class BackendUnavailable(RuntimeError):
-    """A backend cannot start at all (e.g. a replay file that is missing or not a trace).
-
-    NVML being absent is NOT this: NvmlBackend reports it as a HostSample with a host error.
-    """
-
-
-@runtime_checkable
-class GpuBackend(Protocol):
-    """A source of HostSamples. `sample()` is called from one sampler thread at a time and should
-    never raise for per-device problems (those become GpuSample rows with a state)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def open(self) -> None: ...
-
-    def sample(self) -> HostSample: ...
-
-    def close(self) -> None: ...
+__all__ = ["BackendUnavailable", "GpuBackend", "create_backend"]
 
 
 def create_backend(

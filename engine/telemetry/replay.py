@@ -17,7 +17,7 @@ import types
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Literal, Mapping, Union, get_args, get_origin, get_type_hints
 
-from engine.telemetry.backend import BackendUnavailable, GpuBackend
+from engine.telemetry.protocol import BackendUnavailable, GpuBackend
 from engine.telemetry.samples import GpuProcess, GpuSample, HostSample, XidEvent
 
 log = logging.getLogger("gpuplan.telemetry")

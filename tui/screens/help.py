@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from ..css import tcss
+from ..pane_registry import PANES
 
 HELP = """\
 # gpuplan
@@ -25,7 +26,7 @@ workload; every pane recalculates from one plan. Sizes are **GiB = 2^30 bytes**.
 | `ctrl+o` | open a saved session or a file |
 | `ctrl+n` | new session |
 | `ctrl+b` | show / hide the inputs sidebar |
-| `1` ... `6`, `alt+1` ... | Sizing, Serving, Training, Forecast, Monitor, Sessions |
+| `1` ... `{last}`, `alt+1` ... | {tabs} |
 | `tab` / `shift+tab` | next / previous field |
 | `?` or `f1` | this help |
 | `ctrl+q` | quit (asks if there are unsaved changes) |
@@ -48,7 +49,8 @@ Sessions are TOML in the data folder (`$GPUPLAN_HOME/sessions`), every save keep
 version. Unsaved work goes to a recovery file every few seconds and when the terminal closes;
 the next start offers it back. `gpuplan open FILE --watch` reloads FILE when it changes on disk;
 the app never writes to it unless you save. Errors go to the JSON log in the state folder.
-"""
+""".format(
+    last=len(PANES), tabs=", ".join(spec.title for spec in PANES))  # the tabs as registered
 
 
 class HelpScreen(ModalScreen[None]):

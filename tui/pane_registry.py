@@ -1,0 +1,97 @@
+"""The app's tabs, in order: where a new pane plugs in (see tui/app.py's docstring).
+
+Each `PaneSpec` names its tab, builds its widget (importing the widget's module only then, after
+the first frame) and says how the pane takes a new plan. The app mounts every registered pane,
+gives it a digit key and alt+digit in registry order, lists it in the palette, and on every
+`PlanReady` calls `on_plan(pane, plan, report)` for each mounted pane, with the one immutable
+`Plan` and its `report` (`plan.to_dict()`, computed off the UI thread). Panes never compute.
+
+A pane widget's contract: `show(report)` (the default `on_plan`) renders a plan and does nothing
+until the pane is mounted; on mount it renders `host.report` if a plan is already there (the
+app may hand it a plan between its mount and its on_mount).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+PlanHandler = Callable[[Any, Any, dict], None]  # (pane, plan, report)
+
+
+def show_report(pane: Any, plan: Any, report: dict) -> None:
+    pane.show(report)
+
+
+@dataclass(frozen=True, slots=True)
+class PaneSpec:
+    tab: str  # the TabPane id and the `action_tab` argument
+    title: str  # the tab's label
+    widget_id: str  # the pane widget's id
+    build: Callable[[Any], Any]  # build(app) -> the pane widget (imports its module now)
+    on_plan: PlanHandler | None = show_report  # None: the pane does not follow the plan
+    mounted: Callable[[Any, Any], None] | None = None  # mounted(app, pane): after it is mounted
+
+
+def _sizing(app: Any) -> Any:
+    from .widgets.sizing import SizingPane
+
+    return SizingPane(id="sizing-pane")
+
+
+def _serving(app: Any) -> Any:
+    from .widgets.panes import ServingPane
+
+    return ServingPane(id="serving-pane")
+
+
+def _training(app: Any) -> Any:
+    from .widgets.panes import TrainingPane
+
+    return TrainingPane(id="training-pane")
+
+
+def _forecast(app: Any) -> Any:
+    from .widgets.panes import ForecastPane
+
+    return ForecastPane(id="forecast-pane")
+
+
+def _monitor(app: Any) -> Any:
+    from .widgets.monitor import MonitorPane
+
+    pane = MonitorPane(id="monitor-pane", interval_s=app.interval, recording=app.recording)
+    if app.monitor_first:
+        pane.call_after_refresh(pane.focus_default)
+    return pane
+
+
+def _monitor_mounted(app: Any, pane: Any) -> None:
+    """The monitor starts from the newest sample and plan the app holds."""
+    if app.sample is not None:
+        pane.call_after_refresh(pane.update_sample, app.sample)
+        if app.plan is not None:
+            pane.call_after_refresh(pane.set_plan, app.plan)
+
+
+def _monitor_plan(pane: Any, plan: Any, report: dict) -> None:
+    pane.set_plan(plan)
+
+
+def _sessions(app: Any) -> Any:
+    from .widgets.sessions_tab import SessionsPane
+
+    return SessionsPane(lambda: app.store, id="sessions-pane")
+
+
+PANES: tuple[PaneSpec, ...] = (
+    PaneSpec("sizing", "Sizing", "sizing-pane", _sizing),
+    PaneSpec("serving", "Serving", "serving-pane", _serving),
+    PaneSpec("training", "Training", "training-pane", _training),
+    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=None),
+    PaneSpec("monitor", "Monitor", "monitor-pane", _monitor, on_plan=_monitor_plan, mounted=_monitor_mounted),
+    PaneSpec("sessions", "Sessions", "sessions-pane", _sessions, on_plan=None),
+)
+
+BY_TAB: dict[str, PaneSpec] = {spec.tab: spec for spec in PANES}
+TABS: tuple[str, ...] = tuple(spec.tab for spec in PANES)
