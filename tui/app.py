@@ -26,6 +26,7 @@ a controller; panes never compute and never import the engine at module level.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from pathlib import Path
@@ -44,6 +45,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from . import logs
 from .editing import Edit, edit_field, pick_model
 from .hostinfo import host_summary
+from .keys import OPTION_DIGIT_KEYS
 from .messages import FieldEdited, HostSampleReady, ModelPicked, PlanFailed, PlanReady
 from .pane_registry import BY_TAB, PANES, TABS
 from .persistence import Boot, DocumentController, DocumentProblem, name_problem
@@ -98,7 +100,9 @@ class GpuPlanApp(App[int]):
     TITLE = "gpuplan"
     COMMANDS = App.COMMANDS | {_commands_provider}
     ENABLE_COMMAND_PALETTE = True
-    AUTO_FOCUS = "#sidebar Input"  # the model picker; nothing when the sidebar starts hidden
+    # Nothing has focus at start-up: the digit keys switch tabs and typing edits nothing until
+    # the user enters a field (tab, a click, ctrl+b); escape leaves it again (issue 7 item 2).
+    AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+o", "open", "Open", priority=True),
@@ -108,8 +112,14 @@ class GpuPlanApp(App[int]):
         # in a dialog's text field it types a `?`.
         Binding("question_mark,f1", "help", "Help", key_display="?", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Digits switch tabs wherever they are not text (nothing has focus at start-up; escape
+        # leaves a field); alt+digit switches from anywhere, a field included, and so do the
+        # characters a macOS terminal sends for Option+digit (Option+2 is "™"), never typed.
         *[Binding(f"{n + 1}", f"tab('{t}')", t.title(), show=False) for n, t in enumerate(TABS)],
         *[Binding(f"alt+{n + 1}", f"tab('{t}')", t.title(), show=False, priority=True) for n, t in enumerate(TABS)],
+        *[Binding(key, f"tab('{t}')", t.title(), show=False, priority=True)
+          for key, t in zip(OPTION_DIGIT_KEYS, TABS)],
+        Binding("escape", "leave_field", "Leave field", show=False),
     ]
 
     def __init__(
@@ -126,19 +136,16 @@ class GpuPlanApp(App[int]):
         offer_recovery: bool = True,
         telemetry: bool = True,
         recording: Path | str | None = None,
+        planner: Callable[[Session, Any], tuple[Any, dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__()
-        if monitor_first:
-            # The sidebar starts hidden: never auto-focus its model picker, or keys typed at the
-            # monitor would edit the session. The monitor pane takes focus once mounted.
-            self.AUTO_FOCUS = None  # type: ignore[misc]
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = load_theme_choice() or "gpuplan-dark"
         path = Path(session_path).expanduser() if session_path is not None else None
         self.documents = DocumentController(path, watch=watch, store=store, recovery=recovery,
                                             offer_recovery=offer_recovery)
-        self.planning = PlanningController(self._run_plan_job, self.post_message)
+        self.planning = PlanningController(self._run_plan_job, self.post_message, planner)
         self.telemetry_link = TelemetryLink(self.post_message, backend=backend, interval_s=interval)
         self.monitor_first = monitor_first
         self.interval = interval
@@ -151,6 +158,10 @@ class GpuPlanApp(App[int]):
         self.sample: HostSample | None = None
         self.booted = False
         self._first_frame_shown = False
+        # Set whenever something a waiter may be waiting for happened (boot done, a plan or a
+        # refusal landed, the fields mounted, a worker ended, the app exits): tests and the bench
+        # wait on it (`wait_for_progress`), never on a clock.
+        self._progress = asyncio.Event()
 
     # ------------------------------------------------------------------------------------
     # the controllers' state, as the panes, the palette and the tests read it
@@ -205,6 +216,23 @@ class GpuPlanApp(App[int]):
         return self.booted and self.planning.settled()
 
     @property
+    def settled(self) -> bool:
+        """Booted, the fields on screen and the newest input planned (no plan job running)."""
+        sidebar = self._widgets.get("sidebar")
+        return (self.plan_settled and sidebar is not None and sidebar.built and sidebar.synced
+                and not any(w.group in ("plan", "boot") and not w.is_finished for w in self.workers))
+
+    def _note_progress(self) -> None:
+        self._progress.set()
+
+    async def wait_for_progress(self) -> None:
+        """Return at the next sign of progress (see `_progress`); at once while exiting."""
+        self._progress.clear()
+        if self._exit or not self.is_running:
+            return
+        await self._progress.wait()
+
+    @property
     def alive(self) -> bool:
         """False once the app is exiting: late worker/sampler messages are dropped."""
         return self.is_running and not self._exit
@@ -218,6 +246,7 @@ class GpuPlanApp(App[int]):
             yield Sidebar(id="sidebar")
             with Vertical(id="main"):
                 yield Static("", id="banner", markup=False)
+                yield Static("", id="stale", markup=False)
                 with TabbedContent(initial="monitor" if self.monitor_first else "sizing", id="tabs"):
                     # The panes are mounted (and their modules imported) just after the first
                     # frame, which comes up about as fast as a bare Textual app's; a pane pulls
@@ -245,12 +274,16 @@ class GpuPlanApp(App[int]):
         """The Monitor tab's pane (mounted just after the first frame)."""
         return self._widgets.get(BY_TAB["monitor"].widget_id)
 
+    def on_sidebar_ready(self, message: Sidebar.Ready) -> None:
+        self._note_progress()
+
     def on_mount(self) -> None:
         # Looked up once: a plan renders many times a second while typing.
         self._widgets.update({
             "sidebar": self.query_one("#sidebar", Sidebar),
             "header": self.query_one("#header", AppHeader),
             "banner": self.query_one("#banner", Static),
+            "stale": self.query_one("#stale", Static),
         })
         width = self.size.width
         self._apply_width(width)
@@ -310,7 +343,7 @@ class GpuPlanApp(App[int]):
     # ------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="boot", exit_on_error=False, name="boot")
     def _boot(self) -> None:
-        self.post_message(Booted(self.documents.boot(self.catalog, PlanningController.compute)))
+        self.post_message(Booted(self.documents.boot(self.catalog, self.planning.compute)))
 
     def on_booted(self, message: Booted) -> None:
         if not self.alive:
@@ -330,6 +363,7 @@ class GpuPlanApp(App[int]):
             self._error("Your catalog has a problem", boot.catalog_error)
         if boot.recovery is not None:
             self._offer_recovery(boot.recovery)
+        self._note_progress()
 
     # ------------------------------------------------------------------------------------
     # the document
@@ -349,6 +383,12 @@ class GpuPlanApp(App[int]):
         if self.documents.edit(session):
             self._update_header()
             self.request_plan()
+
+    def apply_session(self, session: Session) -> None:
+        """Replace the session by an edited one as a single edit (the Search tab's applied row):
+        the sidebar shows it and it is planned."""
+        self.sidebar.show_session(session.model_dump(mode="python"))
+        self._edit(session)
 
     def _update_header(self) -> None:
         if self.doc is None:
@@ -383,7 +423,22 @@ class GpuPlanApp(App[int]):
             self._mark_fields()
 
     def _mark_fields(self) -> None:
-        self.sidebar.mark_errors(self.planning.errors())
+        errors = self.planning.errors()
+        self.sidebar.mark_errors(errors)
+        self._show_stale(errors)
+
+    def _show_stale(self, errors: dict[str, str]) -> None:
+        """Above every pane: the figures are the last valid plan, and which field holds it back."""
+        from .planning import stale_notice
+
+        text = stale_notice(errors, self.planning.session) if self.plan is not None else None
+        stale = self._widgets["stale"]
+        stale.update(text or "")
+        stale.set_class(bool(text), "-shown")
+        for spec in PANES:
+            pane = self.pane(spec.widget_id)
+            if pane is not None:
+                pane.set_class(bool(text), "-stale")
 
     # ------------------------------------------------------------------------------------
     # planning: latest wins, off the UI thread (tui/planning.py)
@@ -413,19 +468,26 @@ class GpuPlanApp(App[int]):
             pane = self.pane(spec.widget_id)
             if pane is not None:
                 spec.on_plan(pane, plan, report)
+        from .widgets.fleet import sync_fleet_tab  # a Fleet tab while the session names a Prometheus
+
+        sync_fleet_tab(self.query_one(TabbedContent), message.session, plan)
         if not self._panes_mounted:
             self.call_after_refresh(self._mount_other_panes)
-        if had_resolve_errors:
+        if had_resolve_errors or self.planning.errors():
             self._mark_fields()
         self.sidebar.mark_warnings(self.planning.warnings_by_field(plan))
+        self._note_progress()
 
     def on_plan_failed(self, message: PlanFailed) -> None:
         if not self.alive or not self.planning.refuse(message):
             return
         self._mark_fields()
+        self._note_progress()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one path for worker failures: the JSON log and a short notice, never a traceback."""
+        if event.worker.is_finished:
+            self._note_progress()
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             where = logs.log_exception(f"worker.{event.worker.name or 'worker'}", event.worker.error)
             if event.worker.name == "plan":
@@ -467,6 +529,7 @@ class GpuPlanApp(App[int]):
         self._exiting = True
         self._stop_telemetry()
         super().exit(*args, **kwargs)
+        self._note_progress()
 
     async def on_unmount(self) -> None:
         self._stop_telemetry()
@@ -875,7 +938,12 @@ class GpuPlanApp(App[int]):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
-    MAIN_SCREEN_ACTIONS = frozenset({"save", "open", "new", "toggle_sidebar", "tab", "help"})
+    def action_leave_field(self) -> None:
+        """Escape: leave the focused field (its edit stays); the digit keys switch tabs again."""
+        if self.focused is not None:
+            self.screen.set_focus(None)
+
+    MAIN_SCREEN_ACTIONS = frozenset({"save", "open", "new", "toggle_sidebar", "tab", "help", "leave_field"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While a dialog is up, the app's keys (ctrl+s, ctrl+b, ...) wait for it to close."""

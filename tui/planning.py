@@ -28,13 +28,17 @@ class PlanningController:
     """Plan generations, the current plan and the marks (errors, warnings) it implies."""
 
     def __init__(self, run_job: Callable[[Callable[[Callable[[], bool]], None]], None],
-                 post: Callable[[Any], None]) -> None:
+                 post: Callable[[Any], None],
+                 compute: Callable[[Session, Any], tuple[Any, dict[str, Any]]] | None = None) -> None:
         # run_job(job): runs job(cancelled) off the UI thread, cancelling the previous one.
         self._run_job = run_job
         self._post = post
+        if compute is not None:  # a stand-in planner (tests slow it down on purpose; the bench)
+            self.compute = compute  # type: ignore[method-assign]
         self.generation = 0  # the newest input's generation
         self.planned_generation = 0  # the newest generation answered (planned or refused)
         self.plan: Any = None
+        self.session: Session | None = None  # the session the current plan answers
         self.report: dict[str, Any] | None = None
         self.field_errors: dict[str, str] = {}  # text the fields could not take
         self.resolve_errors: dict[str, str] = {}  # what the newest plan refused (e.g. unknown id)
@@ -85,7 +89,7 @@ class PlanningController:
         """Take a plan if it answers the newest input; False (dropped) otherwise."""
         if not self.is_current(message.generation):
             return False
-        self.plan, self.report = message.plan, message.report
+        self.plan, self.report, self.session = message.plan, message.report, message.session
         self.planned_generation = message.generation
         self.resolve_errors = {}
         return True
@@ -132,3 +136,25 @@ class PlanningController:
             if spec is not None and w.severity != "info":
                 warnings.setdefault(spec.path, []).append(w.message)
         return warnings
+
+
+def stale_notice(errors: dict[str, str], planned: Session | None) -> str | None:
+    """What the panes say while an input is invalid (issue 7 item 3): they show the last valid
+    plan, which field holds the newest input back, and the value the plan still uses for it.
+    None when every field is valid."""
+    if not errors:
+        return None
+    from .fields import BY_PATH, format_value, get_path
+
+    data = planned.model_dump(mode="python") if planned is not None else {}
+    parts = []
+    for path, reason in errors.items():
+        spec = BY_PATH.get(path)
+        label = spec.label if spec else path
+        used = get_path(data, path) if data else None
+        if spec is not None and spec.kind != "choice":
+            shown = format_value(spec, used) if used is not None else (spec.blank_means or "default")
+        else:
+            shown = str(used) if used is not None else "-"
+        parts.append(f"{label}: {reason} (the plan uses {shown})")
+    return "⚠ Last valid plan — held back by " + "; ".join(parts)

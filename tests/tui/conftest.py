@@ -81,19 +81,25 @@ def make_app(session_path: Path | None = None, **kwargs):
     return GpuPlanApp(session_path, **kwargs)
 
 
-async def settle(pilot, timeout: float = 10.0) -> None:
-    """Wait until the app has booted and the newest input is planned."""
+async def settle(pilot) -> None:
+    """Wait until the app has booted, its fields are on screen and the newest input is planned.
+
+    It waits on the app's own signal (`wait_for_progress`: boot done, a plan or refusal landed,
+    the fields mounted, a worker ended), never on a clock: a slow machine only makes it later.
+    Settled twice in a row, with the message queues drained between, so a keystroke whose edit
+    is still on its way to the app is not missed. A hung app is the suite's timeout's business.
+    """
     app = pilot.app
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause()
-        if app.plan_settled and app.sidebar.built and app.sidebar.synced and not any(
-            w.group in ("plan", "boot") and not w.is_finished for w in app.workers
-        ):
+    while True:
+        await pilot.pause()  # drains queued messages: key -> Input.Changed -> FieldEdited
+        if app.settled:
             await pilot.pause()
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the app did not settle")
+            if app.settled:
+                return
+            continue
+        if not app.is_running:
+            raise AssertionError("the app exited before it settled")
+        await app.wait_for_progress()
 
 
 def scenario_rows(app) -> list[list[str]]:

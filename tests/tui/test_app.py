@@ -509,3 +509,175 @@ async def test_watch_reloads_without_asking_and_never_writes_the_file(session_fi
         await pilot.pause(1.2)  # a few watch ticks with nothing changed
         assert session_file.stat().st_mtime_ns == mtime
         assert "watching" in app.query_one("#header").text
+
+
+# -- issue 7 item 1: a field never disagrees with the plan, under fast bursts and slow plans --
+
+
+class GatedPlanner:
+    """The real planner behind a gate the test holds shut: every plan waits until the test opens
+    it, so a burst of keys lands while plans are still running (as on a loaded machine)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.gate = threading.Event()
+        self.gate.set()
+        self.planned: list = []  # the sessions actually planned, in order
+
+    def __call__(self, session, catalog):
+        from tui.planning import PlanningController
+
+        self.gate.wait()
+        self.planned.append(session)
+        return PlanningController.compute(session, catalog)
+
+
+def field_agrees_with_plan(app, selector: str, path: str) -> bool:
+    """The field shows what the plan used, or is marked invalid (and the panes say so)."""
+    from tui.fields import BY_PATH, FieldInputError, get_path, parse_value
+
+    text = app.query_one(selector, Input).value
+    if path in app.planning.errors():
+        return app.query_one(selector, Input).has_class("field-invalid")
+    try:
+        shown = parse_value(BY_PATH[path], text)
+    except FieldInputError:
+        return False
+    planned = get_path(app.planning.session.model_dump(mode="python"), path)
+    return shown == planned == get_path(app.doc.session.model_dump(mode="python"), path)
+
+
+async def burst(pilot, planner: GatedPlanner, *keys: str) -> None:
+    """Press `keys` with every plan held at the gate, then let the plans through and settle."""
+    planner.gate.clear()
+    try:
+        await pilot.press(*keys)
+    finally:
+        planner.gate.set()
+    await settle(pilot)
+
+
+async def test_a_tensor_parallel_burst_under_slow_plans_keeps_field_and_plan_equal(session_file):
+    tp = "#f-hardware-tensor-parallel"
+    planner = GatedPlanner()
+    app = make_app(session_file, planner=planner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one(tp, Input).focus()
+        await pilot.press("end")
+        await burst(pilot, planner, "ctrl+a", "ctrl+k", "4")
+        assert app.query_one(tp, Input).value == "4"
+        assert "hardware.tensor_parallel" not in app.planning.errors()
+        assert app.report["hardware"]["tensor_parallel"] == 4
+        assert field_agrees_with_plan(app, tp, "hardware.tensor_parallel")
+        await burst(pilot, planner, "backspace", "2")
+        assert app.query_one(tp, Input).value == "2"
+        assert app.report["hardware"]["tensor_parallel"] == 2
+        assert field_agrees_with_plan(app, tp, "hardware.tensor_parallel")
+
+
+async def test_a_context_burst_under_slow_plans_ends_as_typed(session_file):
+    planner = GatedPlanner()
+    app = make_app(session_file, planner=planner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, CONTEXT, "999999999999")
+        await settle(pilot)
+        field = app.query_one(CONTEXT, Input)
+        await pilot.press("end")
+        await burst(pilot, planner, *["backspace"] * 12, "8", "1", "9", "2")
+        assert field.value == "8192"
+        assert app.doc.session.serving.max_model_len == 8192
+        assert app.report["memory"]["max_model_len"] == 8192
+        assert field_agrees_with_plan(app, CONTEXT, "serving.max_model_len")
+
+
+async def test_plans_that_land_in_the_middle_of_a_burst_never_rewrite_the_field(session_file):
+    """Each key's plan is let through while the next keys are typed: older answers arrive
+    after newer input and are dropped; the field keeps every key."""
+    planner = GatedPlanner()
+    app = make_app(session_file, planner=planner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one(CONTEXT, Input).focus()
+        await pilot.press("end")
+        planner.gate.clear()
+        try:
+            for key in [*["backspace"] * 4, "4", "0", "9", "6"]:
+                await pilot.press(key)
+                planner.gate.set()  # held plans run while the next key is handled
+                await pilot.press("right")  # (a key that edits nothing: the cursor is at the end)
+                planner.gate.clear()
+        finally:
+            planner.gate.set()
+        await settle(pilot)
+        assert app.query_one(CONTEXT, Input).value == "4096"
+        assert app.report["memory"]["max_model_len"] == 4096
+        assert field_agrees_with_plan(app, CONTEXT, "serving.max_model_len")
+
+
+async def test_a_plan_answering_an_older_input_changes_nothing_on_screen(session_file):
+    from tui.messages import PlanReady
+
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        old = app.planning.session, app.plan, app.report, app.planning.generation
+        await type_into(pilot, CONTEXT, "4096")
+        await settle(pilot)
+        rows = scenario_rows(app)
+        app.post_message(PlanReady(old[1], old[2], old[0], old[3]))  # a late answer to 8192
+        await pilot.pause()
+        await settle(pilot)
+        assert app.report["memory"]["max_model_len"] == 4096 and scenario_rows(app) == rows
+        assert app.query_one(CONTEXT, Input).value == "4096"
+
+
+# -- issue 7 item 2: tab keys from anywhere, escape leaves a field -------------------------
+
+
+async def test_tab_keys_switch_from_a_focused_field_and_never_type_into_it(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        tabs = app.query_one(TabbedContent)
+        assert app.focused is None  # nothing has focus at start-up: digits are tab keys
+        await pilot.press("2")
+        assert tabs.active == "serving"
+        await pilot.press("1")
+        field = app.query_one(CONTEXT, Input)
+        field.focus()
+        await pilot.press("end", "alt+5")
+        assert tabs.active == "monitor" and field.value == "8192"
+        await pilot.press("trade_mark_sign")  # Option+2 on a macOS terminal: "™"
+        assert tabs.active == "serving" and field.value == "8192"
+        await pilot.press("alt+1")
+        await settle(pilot)
+        assert tabs.active == "sizing" and app.doc.session.serving.max_model_len == 8192
+        assert not app.dirty
+        field.focus()
+        await pilot.press("escape")  # leaves the field ...
+        assert app.focused is None
+        await pilot.press("6")  # ... and the digits switch tabs again
+        assert tabs.active == "sessions" and field.value == "8192"
+
+
+# -- issue 7 item 3: the panes say they show the last valid plan -----------------------------
+
+
+async def test_an_invalid_field_says_the_panes_show_the_last_valid_plan(session_file):
+    app = make_app(session_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        stale = app.query_one("#stale")
+        assert not stale.has_class("-shown")
+        await type_into(pilot, CONTEXT, "-5")
+        await settle(pilot)
+        text = str(stale.render())
+        assert stale.has_class("-shown") and "Last valid plan" in text
+        assert "Context" in text and "8192" in text  # which field, and what the plan still uses
+        assert app.report["memory"]["max_model_len"] == 8192
+        await type_into(pilot, CONTEXT, "4096")
+        await settle(pilot)
+        assert not stale.has_class("-shown")

@@ -10,14 +10,18 @@ from textual.content import Content
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from ..keys import OPTION_DIGITS
 from ..messages import ModelPicked
 from ..model_index import ModelEntry, filter_entries
 
 class FieldInput(Input):
-    """A sidebar input: no value in a sidebar field has a `?`, so the key opens help."""
+    """A sidebar input: no value in a sidebar field has a `?` (the key opens help) or an
+    Option+digit character (it switches tabs, tui/keys.py)."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character != "?" and super().check_consume_key(key, character)
+        if character == "?" or (character is not None and character in OPTION_DIGITS):
+            return False
+        return super().check_consume_key(key, character)
 
 
 ORIGIN_TAG = {"bundled": "", "user": "user", "imported": "imported", "hf-cache": "HF cache"}

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from ..css import tcss
@@ -75,6 +76,9 @@ class _Fields(Vertical):
 class Sidebar(VerticalScroll):
     can_focus = False
 
+    class Ready(Message):
+        """The fields are mounted and show what the app told them."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._by_path: dict[str, Any] = {}  # path -> control
@@ -116,8 +120,7 @@ class Sidebar(VerticalScroll):
         self._errors, self._warnings = {}, {}
         self.mark_errors(errors)
         self.mark_warnings(warnings)
-        if self.display and self.app.focused is None and self.screen is self.app.screen:
-            self.picker.input.focus()
+        self.post_message(self.Ready())
 
     def _rows(self) -> Iterable[Any]:
         yield Label("Model", classes="section")
@@ -183,8 +186,8 @@ class Sidebar(VerticalScroll):
         self._set_select(ENGINE.path, get_path(data, ENGINE.path))
         for spec in NUMERIC_FIELDS:
             control: Input = self._by_path[spec.path]
-            if spec.path in self._errors and not force:
-                continue
+            if (spec.path in self._errors or control.has_focus) and not force:
+                continue  # the user's text: a field being edited is never rewritten
             text = format_value(spec, get_path(data, spec.path))
             if control.value != text:
                 with control.prevent(Input.Changed):
