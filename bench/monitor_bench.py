@@ -11,6 +11,13 @@ typing (in the sidebar) with the Monitor tab on screen redrawing every sample.
 monitor_render_cpu_ms_per_sample_{compact,detail}: process CPU time one sample of 8 GPUs costs
 the Monitor tab when on screen (update + repaint), compact view at 120x40 and detail cards at
 200x50; at 1 Hz, N ms per sample is N/10 % of a core.
+
+monitor_cpu_percent_visible_{compact,detail}: what issue 9 compared with nvitop (1.5 % of a core on
+8 GPUs at 1 s): the whole process's CPU time over wall time, in % of one core, with the Monitor on
+screen (headless, 200x50) fed by its own Sampler thread at 1 Hz on 8 simulated GPUs, for
+`seconds`; one run per view, repeated `repeats` times (median, and the worst run). Read beside
+`monitor_cpu_percent_1hz_8gpu` (the same pipeline without any UI) and
+`monitor_cpu_percent_visible_idle` (the same screen with no samples: Textual's own idle cost).
 """
 
 from __future__ import annotations
@@ -98,7 +105,52 @@ def monitor_render_cpu_ms(detail: bool, samples: int = 60) -> float:
     return round(asyncio.run(run()) * 1e3, 2)
 
 
+def _visible_cpu_percent(view: str | None, seconds: float) -> float:
+    """Process CPU % of one core over `seconds` with the Monitor on screen; view None: no
+    sampler at all (the screen idles)."""
+    from engine.telemetry.sampler import Sampler
+    from engine.telemetry.simulated import SimulatedBackend
+    from tui.widgets.monitor_probe import MonitorProbeApp
+
+    async def run() -> float:
+        app = MonitorProbeApp()
+        async with app.run_test(size=(200, 50)) as pilot:
+            pane = app.monitor_pane
+            pane.view_mode = view or "compact"
+            await pilot.pause()
+            sampler = None
+            if view is not None:
+                sampler = Sampler(SimulatedBackend(n_gpus=8), lambda s: app.call_from_thread(pane.update_sample, s),
+                                  interval_s=1.0)
+                sampler.start()
+                while pane.samples_seen < 2:  # first paint and card mounting are not the steady state
+                    await asyncio.sleep(0.05)
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            await asyncio.sleep(seconds)
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            if sampler is not None:
+                sampler.stop()
+            assert view is None or pane.compact == (view == "compact")
+        return cpu / wall * 100.0
+
+    return asyncio.run(run())
+
+
+def monitor_cpu_percent_visible(seconds: float = 10.0, repeats: int = 3) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, view in (("idle", None), ("compact", "compact"), ("detail", "detail")):
+        runs = sorted(_visible_cpu_percent(view, seconds) for _ in range(repeats))
+        out[f"monitor_cpu_percent_visible_{name}"] = round(statistics.median(runs), 2)
+        out[f"monitor_cpu_percent_visible_{name}_worst"] = round(runs[-1], 2)
+    return out
+
+
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(monitor_keystroke_ms_median(), indent=2))
+    import sys
+
+    if sys.argv[1:] == ["cpu"]:
+        print(json.dumps(monitor_cpu_percent_visible(), indent=2))
+    else:
+        print(json.dumps(monitor_keystroke_ms_median(), indent=2))

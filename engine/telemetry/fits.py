@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from engine.telemetry.health import evaluate, unhealthy_gpus
 from engine.telemetry.samples import GpuSample, HostSample
 
 GIB = 1 << 30
@@ -51,9 +50,10 @@ def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample,
               unhealthy: Mapping[int, str] | None = None) -> FitVerdict:
     """Which GPUs can take a plan needing `per_gpu_need_bytes` on each of `tensor_parallel` GPUs.
 
-    `unhealthy`: GPU index -> reason (health.unhealthy_gpus over the alert book's unhealthy
-    alerts, so an Xid seen once keeps counting until acknowledged); by default the critical
-    conditions this one sample shows."""
+    `unhealthy`: GPU index -> reason; those GPUs never count and are named. The Monitor passes
+    health.unhealthy_gpus over its alert book (an Xid seen once counts until acknowledged);
+    `unhealthy_gpus(evaluate(sample))` is the same for one sample. None: health not checked
+    (kept for callers that have not opted in yet)."""
     if tensor_parallel < 1:
         raise ValueError("tensor_parallel must be >= 1")
     if per_gpu_need_bytes < 0:
@@ -71,8 +71,7 @@ def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample,
         why = sample.error or "no NVIDIA GPU on this host"
         return verdict(False, f"no GPU seen: {why}")
 
-    if unhealthy is None:
-        unhealthy = unhealthy_gpus(evaluate(sample))
+    unhealthy = unhealthy or {}
     fits_list = tuple(_gpu_fit(g, need, unhealthy.get(g.index)) for g in sorted(sample.gpus, key=lambda g: g.index))
     eligible = tuple(f.index for f in fits_list if f.eligible)
     n_groups = len(eligible) // tp

@@ -58,12 +58,15 @@ class SimulatedBackend:
         interval_s: float = 1.0,
         hostname: str = "sim-host",
         wallclock: Callable[[], float] = time.time,
+        slow_every: int = 5,
     ) -> None:
         """`lose_gpu_at={gpu: k}`: GPU is lost from sample k on (k counts from 0).
         `thermal={gpu: (start, end)}`: temperature climbs to the slowdown threshold and beyond
         during samples [start, end) with thermal clock events. `xids=[(k, gpu, xid), ...]`: an
         Xid event on that GPU at sample k. `start_time`: timestamps start_time + k*interval_s
-        (fully reproducible); otherwise wall-clock time."""
+        (fully reproducible); otherwise wall-clock time. `slow_every`: the process list is read
+        every that many samples and reused in between, as NvmlBackend does (so the simulated
+        backend costs the UI no more than real NVML)."""
         if n_gpus < 0:
             raise ValueError("n_gpus must be >= 0")
         self.n_gpus = n_gpus
@@ -86,6 +89,8 @@ class SimulatedBackend:
         self._profiles = tuple(self._make_profile(i) for i in range(n_gpus))
         self._temps = [34.0 + self._rng.random() * 4 for _ in range(n_gpus)]
         self._k = 0
+        self.slow_every = max(1, slow_every)
+        self._procs: dict[int, tuple[GpuProcess, ...]] = {}
 
     @property
     def name(self) -> str:
@@ -217,7 +222,9 @@ class SimulatedBackend:
         if hot and t >= self.temp_slowdown_c:
             sm_clock = int(self.sm_clock_max_mhz * 0.7)
         processes: tuple[GpuProcess, ...] = ()
-        if p.command is not None:
+        if p.command is not None and i in self._procs and k % self.slow_every:
+            processes = self._procs[i]
+        elif p.command is not None:
             started = (self.start_time if self.start_time is not None else ts - k * self.interval_s) - 3600.0 * (1 + i)
             processes = (GpuProcess(
                 p.pid, p.user, p.command, max(0, used - 420 * MIB), "compute",
@@ -226,6 +233,7 @@ class SimulatedBackend:
                 host_mem_pct=round(1.2 + 0.1 * i, 1), host_rss_bytes=(12 + i) * GIB,
                 started_at=started, in_namespace=True,
             ),)
+            self._procs[i] = processes
         busy = util >= 1.0
         return GpuSample(
             index=i,

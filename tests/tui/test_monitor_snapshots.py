@@ -18,6 +18,14 @@ from .monitor_support import TRACE_8GPU, deliver, no_driver_sample
 SIZES = [(80, 24), (120, 40), (200, 50)]
 
 
+@pytest.fixture(autouse=True)
+def never_stale(monkeypatch):
+    """A screen drawn slowly on a loaded machine must not say STALE (wall clock) in a snapshot."""
+    from tui.widgets.monitor import MonitorPane
+
+    monkeypatch.setattr(MonitorPane, "STALE_AFTER_S", 1e9)
+
+
 def trace(n: int):
     return read_trace(TRACE_8GPU)[:n]
 

@@ -8,7 +8,7 @@ only when a new point arrives.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,9 +21,6 @@ from engine.telemetry.samples import GpuSample
 
 from .monitor_format import BAD, DIM, LABEL, OK, WARN, clock_text, gib, na, rate_kbps, short_uuid, throttle_text
 from .monitor_tables import ProcessTable, RULE_WORDS, alert_state, alert_value
-
-if TYPE_CHECKING:
-    from .monitor import MonitorPane
 
 # (metric in History, title, unit) of each plot
 PLOTS: tuple[tuple[str, str, str], ...] = (
@@ -119,7 +116,8 @@ class GpuDetailScreen(Screen[None]):
 
     BINDINGS = [Binding("escape,q", "back", "Back")]
 
-    def __init__(self, pane: MonitorPane, index: int) -> None:
+    def __init__(self, pane: Any, index: int) -> None:
+        """`pane`: the MonitorPane (not imported here: it imports this module)."""
         super().__init__()
         self.pane = pane
         self.index = index

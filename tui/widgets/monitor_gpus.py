@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.telemetry.samples import GpuSample
@@ -72,10 +73,54 @@ class GpuListScroll(GpuListKeys, VerticalScroll):
     BINDINGS = GPU_LIST_BINDINGS
 
     def on_focus(self) -> None:
-        self.query_one(CompactRows).refresh()
+        self.query_one(CompactRows).refresh_lines()
 
     def on_blur(self) -> None:
-        self.query_one(CompactRows).refresh()
+        self.query_one(CompactRows).refresh_lines()
+
+
+class TextLines(Widget):
+    """A widget drawn line by line (Textual's line API) from Rich Text lines it builds once per
+    refresh: no wrapping or markup pass per sample, and lines that did not change keep their
+    Strip objects, so the compositor's own caches see them unchanged."""
+
+    def lines(self, width: int) -> list[Text]:  # pragma: no cover - overridden
+        return []
+
+    def refresh_lines(self) -> None:
+        self._strips = None
+        self.refresh()
+
+    _strips: list[Strip] | None = None
+    _strips_width = -1
+    _texts: list[Text] = []
+
+    def _build(self, width: int) -> list[Strip]:
+        texts = self.lines(width)
+        console = self.app.console
+        style = self.rich_style
+        old = self._texts if self._strips_width == width and self._strips is not None else []
+        strips: list[Strip] = []
+        for n, t in enumerate(texts):
+            if n < len(old) and old[n] == t and self._strips is not None and n < len(self._strips):
+                strips.append(self._strips[n])  # unchanged line: the same Strip
+                continue
+            segments = list(t.render(console))
+            strips.append(Strip(segments).crop_extend(0, width, style).apply_style(style))
+        self._texts = texts
+        self._strips_width = width
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._strips is None or self._strips_width != width:
+            self._strips = self._build(width)
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.rich_style)
+
+    def on_resize(self) -> None:
+        self._strips = None
 
 
 def _no_span(width: int) -> str:
@@ -101,7 +146,7 @@ class CompactHeader(Widget):
         return compact_header(layout, self._view.span_for(hist) if hist else "")
 
 
-class CompactRows(Widget):
+class CompactRows(TextLines):
     """One line per GPU."""
 
     DEFAULT_CSS = "CompactRows { height: auto; }"
@@ -113,11 +158,10 @@ class CompactRows(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self._view.gpus))
 
-    def render(self) -> Text:
+    def lines(self, width: int) -> list[Text]:
         view = self._view
-        width = self.size.width
         if not view.gpus:
-            return Text("no GPU rows", style="dim")
+            return [Text("no GPU rows", style="dim")]
         layout = view.layout_for(width)
         ctx = RowContext(spark=view.spark, fit_marks=view.fit_marks, warn_margin_c=view.warn_margin_c,
                          health=view.health)
@@ -128,7 +172,7 @@ class CompactRows(Widget):
             if focused and g.index == view.selected:
                 line.stylize("reverse", 0, 3)
             lines.append(line)
-        return Text("\n").join(lines)
+        return lines
 
 
 class GpuCompactView(Vertical):
@@ -165,7 +209,7 @@ class GpuCompactView(Vertical):
         self.selected = index
         if self.is_mounted:
             self.query_one(GpuListScroll).selected = index
-            self.rows.refresh()
+            self.rows.refresh_lines()
             if index is not None:
                 pos = next((k for k, g in enumerate(self.gpus) if g.index == index), 0)
                 self.query_one(GpuListScroll).scroll_to(y=max(0, pos - 2), animate=False)
@@ -176,11 +220,12 @@ class GpuCompactView(Vertical):
         self.span_for = span_for or _no_span
         self.health = health or {}
         self.gpus, self.spark, self.fit_marks, self.warn_margin_c = gpus, spark, fit_marks, warn_margin_c
+        self.rows._strips = None
         self.rows.refresh(layout=count_changed)
         self.header.refresh()  # one line; its history span grows with the samples
 
 
-class GpuCard(Widget):
+class GpuCard(TextLines):
     """A detail card: identity, utilization, memory, temperature, power/clocks, PCIe/throttle, ECC."""
 
     DEFAULT_CSS = f"GpuCard {{ height: {CARD_HEIGHT}; }}"
@@ -202,16 +247,15 @@ class GpuCard(Widget):
         self.health = health
         critical = gpu.state != "ok" or (health is not None and health[0] == "critical")
         self.set_class(critical, "-failed")
-        self.refresh()
+        self.refresh_lines()
 
-    def render(self) -> Text:
+    def lines(self, width: int) -> list[Text]:
         if self.gpu is None:
-            return Text(f"GPU {self.index}: waiting for a sample", style="dim")
-        lines = card_lines(
-            self.gpu, self.size.width, self.spark, warn_margin_c=self.warn_margin_c, fit_mark=self.fit_mark,
+            return [Text(f"GPU {self.index}: waiting for a sample", style="dim")]
+        return card_lines(
+            self.gpu, width, self.spark, warn_margin_c=self.warn_margin_c, fit_mark=self.fit_mark,
             span=self.span_for, health=self.health,
         )
-        return Text("\n").join(lines)
 
 
 class GpuDetailView(GpuListKeys, VerticalScroll):

@@ -217,11 +217,14 @@ def _gpu(i: int, **kw) -> GpuSample:
 
 def test_an_unhealthy_gpu_is_unfit_with_the_reason():
     s = _host(_gpu(0), _gpu(1, ecc_uncorrected_volatile=183), _gpu(2, remap_failure=True), _gpu(3))
-    v = fits_here(40 * GIB, 2, s)
+    unhealthy = unhealthy_gpus(evaluate(s))
+    assert fits_here(40 * GIB, 2, s).groups == ((0, 1), (2, 3))  # health not checked: all count
+    v = fits_here(40 * GIB, 2, s, unhealthy)
     assert v.fits and v.groups == ((0, 3),)
     notes = {f.index: f.note for f in v.gpus}
     assert notes[1] == "unhealthy: uncorrected ECC errors" and notes[2] == "unhealthy: row remapping failed"
-    v = fits_here(40 * GIB, 3, s)
+    assert "not counted: GPU 1 unhealthy: uncorrected ECC errors" in v.reason
+    v = fits_here(40 * GIB, 3, s, unhealthy)
     assert not v.fits and "GPU 1: unhealthy: uncorrected ECC errors" in v.reason
 
 
