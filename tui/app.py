@@ -256,6 +256,11 @@ class GpuPlanApp(App[int]):
         yield Footer()
 
     @property
+    def pane_specs(self) -> tuple[Any, ...]:
+        """The registered tabs, in order (help and the palette list them)."""
+        return PANES
+
+    @property
     def sidebar(self) -> Sidebar:
         return self._widgets["sidebar"]
 
@@ -337,6 +342,12 @@ class GpuPlanApp(App[int]):
     def _apply_width(self, width: int) -> None:
         self.set_class(width < NARROW, "-narrow")
         self.set_class(width >= WIDE, "-wide")
+        self._apply_cramped()
+
+    def _apply_cramped(self) -> None:
+        """Narrow with the sidebar shown: the panes keep their figures whole and scroll sideways."""
+        sidebar = self._widgets.get("sidebar")
+        self.set_class(self.has_class("-narrow") and sidebar is not None and bool(sidebar.display), "-cramped")
 
     # ------------------------------------------------------------------------------------
     # boot: catalog, the first session, recovered work (off the UI thread)
@@ -918,6 +929,7 @@ class GpuPlanApp(App[int]):
         sidebar = self.sidebar
         sidebar.display = show
         self.set_class(not show, "-sidebar-hidden")
+        self._apply_cramped()
         if show and focus:
             for control in sidebar.query("Input, Select"):
                 if control.focusable:

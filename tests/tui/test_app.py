@@ -681,3 +681,41 @@ async def test_an_invalid_field_says_the_panes_show_the_last_valid_plan(session_
         await type_into(pilot, CONTEXT, "4096")
         await settle(pilot)
         assert not stale.has_class("-shown")
+
+
+# -- issue 7 item 5: help lists every key, scrolls by keyboard, fits small terminals ---------
+
+
+async def test_help_lists_every_key_of_every_tab_and_scrolls_by_keyboard(session_file):
+    from textual.containers import VerticalScroll
+    from textual.widgets import Markdown
+
+    from tui.pane_registry import PANES
+    from tui.screens.help import HelpScreen, help_text
+
+    app = make_app(session_file, offer_recovery=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_tab("monitor")  # every pane mounted: its keys are listed
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = help_text(app)
+        for binding in type(app).BINDINGS:
+            if not binding.action.startswith("tab("):
+                assert binding.description in text, binding
+        for spec in PANES:
+            assert f"{spec.title} tab" in text
+        for words in ("Compact/detail", "Ack alert", "Diff A", "Rename"):  # Monitor, Sessions
+            assert words in text
+        box = app.screen.query_one("#help-box", VerticalScroll)
+        await pilot.pause()
+        assert app.screen.focused is box
+        assert box.region.bottom <= 24 and box.region.right <= 80  # nothing cut off
+        assert box.max_scroll_y > 0  # more than a screenful at 80x24: it must scroll
+        await pilot.press("pagedown")
+        assert box.scroll_y > 0
+        await pilot.press("end")
+        assert box.scroll_y == box.max_scroll_y
+        assert app.screen.query_one(Markdown)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
