@@ -12,7 +12,7 @@ from sessions.io import load_session, parse_session
 from sessions.store import RecoveryFile, SessionStore
 from tui.screens.dialogs import QuitScreen, RestoreScreen
 
-from .conftest import SESSION, make_app, memory_rows, scenario_rows, settle, type_into
+from .conftest import SESSION, make_app, memory_rows, scenario_rows, send_keys, settle, type_into
 
 CONTEXT = "#f-serving-max-model-len"
 
@@ -549,10 +549,12 @@ def field_agrees_with_plan(app, selector: str, path: str) -> bool:
 
 
 async def burst(pilot, planner: GatedPlanner, *keys: str) -> None:
-    """Press `keys` with every plan held at the gate, then let the plans through and settle."""
+    """Send `keys` at once, as a fast typist's terminal does, with every plan held at the gate;
+    then let the plans through and settle."""
     planner.gate.clear()
     try:
-        await pilot.press(*keys)
+        send_keys(pilot.app, *keys)
+        await pilot.pause()
     finally:
         planner.gate.set()
     await settle(pilot)

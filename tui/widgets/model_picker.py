@@ -23,6 +23,20 @@ class FieldInput(Input):
             return False
         return super().check_consume_key(key, character)
 
+    async def _on_key(self, event: events.Key) -> None:
+        """Every key in the order it arrived (issue 7 item 1). Textual inserts a printable key
+        where the field receives it, but runs an editing binding (backspace, ctrl+a, ctrl+k, ...)
+        only once the key has bubbled up to the app: on a busy app a digit typed right after
+        a backspace overtook it (12 backspaces then `8192` became 9819; ctrl+a, ctrl+k, `4` left
+        a blank field). The field's own bindings run here, on arrival, instead."""
+        bindings = self._bindings.key_to_bindings.get(event.key)
+        if bindings and not event.is_printable:
+            event.stop()
+            event.prevent_default()
+            self._restart_blink()
+            await self.run_action(bindings[0].action)
+        # else Input._on_key (next in the MRO) inserts a printable key
+
 
 ORIGIN_TAG = {"bundled": "", "user": "user", "imported": "imported", "hf-cache": "HF cache"}
 
