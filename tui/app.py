@@ -969,7 +969,8 @@ class GpuPlanApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            if command.title not in ("Quit",):  # ours asks about unsaved work
+            # Ours asks about unsaved work; our "Switch theme" cycles the app's own themes.
+            if command.title not in ("Quit", "Theme"):
                 yield command
 
     async def action_quit(self) -> None:

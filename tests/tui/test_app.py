@@ -721,3 +721,15 @@ async def test_help_lists_every_key_of_every_tab_and_scrolls_by_keyboard(session
         assert app.screen.query_one(Markdown)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_one_theme_command_max_num_seqs_in_the_sidebar_and_export_beside_the_file(session_file):
+    app = make_app(session_file, offer_recovery=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "Theme" not in [c.title for c in app.get_system_commands(app.screen)]  # ours only
+        await type_into(pilot, "#f-serving-max-num-seqs", "64")
+        await settle(pilot)
+        assert app.doc.session.serving.max_num_seqs == 64
+        assert app.planning.session.serving.max_num_seqs == 64  # the plan on screen used it
+        assert app.documents.export_default("md") == str(session_file.parent / "chat-70b.md")
