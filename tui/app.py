@@ -411,7 +411,11 @@ class GpuPlanApp(App[int]):
     def on_field_edited(self, message: FieldEdited) -> None:
         if self.doc is None:  # controls report their first values while the app starts
             return
-        self._apply_edit(edit_field(self.doc.session, message.path, message.value))
+        edit = edit_field(self.doc.session, message.path, message.value, self.catalog)
+        self._apply_edit(edit)
+        if edit.note and edit.session is not None:
+            self.sidebar.show_session(edit.session.model_dump(mode="python"))  # the server picker
+            self.notify(edit.note, timeout=5)
 
     def on_model_picked(self, message: ModelPicked) -> None:
         if self.doc is None:  # controls report their first values while the app starts

@@ -734,3 +734,16 @@ async def test_one_theme_command_max_num_seqs_in_the_sidebar_and_export_beside_t
         assert app.doc.session.serving.max_num_seqs == 64
         assert app.planning.session.serving.max_num_seqs == 64  # the plan on screen used it
         assert app.documents.export_default("md") == str(session_file.parent / "chat-70b.md")
+
+
+async def test_choosing_an_h200_moves_the_server_along(session_file):
+    from textual.widgets import Select
+
+    app = make_app(session_file, offer_recovery=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one("#f-hardware-gpu", Select).value = "h200-sxm-141gb"  # as the picker does
+        await settle(pilot)
+        assert app.doc.session.hardware.server == "hgx-h200"
+        assert app.query_one("#f-hardware-server", Select).value == "hgx-h200"
+        assert app.report["hardware"]["server"] == "hgx-h200"
