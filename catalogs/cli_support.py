@@ -119,7 +119,17 @@ def _price_text(p: Any) -> str:
 
 def rows_for(kind: str, catalog: Catalog) -> tuple[list[str], list[list[str]]]:
     """(headers, rows) of strings for one catalog kind, in catalog order. Sizes in GiB are
-    2^30 bytes; TFLOPS are dense; '-' is unknown."""
+    2^30 bytes; TFLOPS are dense; '-' is unknown. The last column says where an entry comes
+    from ("user, overrides bundled" when a user file replaced a bundled id)."""
+    headers, rows = _rows_for(kind, catalog)
+    if kind == "models":
+        for row, entry_id in zip(rows, catalog.ids(kind)):
+            row[-1] = catalog.origin_label(kind, entry_id)
+        return headers, rows
+    return headers + ["origin"], [row + [catalog.origin_label(kind, row[0])] for row in rows]
+
+
+def _rows_for(kind: str, catalog: Catalog) -> tuple[list[str], list[list[str]]]:
     if kind == "models":
         return MODEL_HEADERS, [_model_row(model_record(e)) for e in catalog.models.values()]
     if kind == "gpus":
@@ -152,7 +162,8 @@ def rows_for(kind: str, catalog: Catalog) -> tuple[list[str], list[list[str]]]:
         return SERVER_HEADERS, rows
     if kind == "prices":
         rows = [
-            [p.id, p.provider, p.gpu or "-", p.instance or "-", p.pricing, _price_text(p), p.source_date or "undated"]
+            [p.id, p.provider, p.gpu or "-", p.instance or "-", p.pricing, _price_text(p),
+             (p.source_date or "undated") + (f" (EXPIRED {p.valid_until})" if p.expired(_today()) else "")]
             for p in catalog.prices.values()
         ]
         return PRICE_HEADERS, rows
@@ -162,16 +173,28 @@ def rows_for(kind: str, catalog: Catalog) -> tuple[list[str], list[list[str]]]:
 def as_json(kind: str, catalog: Catalog) -> list[dict[str, Any]]:
     """Every entry of one kind as JSON-ready dicts (numbers as numbers, unknown as null)."""
     if kind == "models":
-        return [model_record(e) for e in catalog.models.values()]
+        out = [model_record(e) for e in catalog.models.values()]
+        for rec in out:
+            rec["overrides_bundled"] = catalog.overrides_bundled(kind, rec["id"])
+        return out
     if kind in ("gpus", "servers", "prices"):
         out = []
         for spec in catalog.entries(kind).values():
             rec = spec.model_dump(mode="json")
+            rec["origin"] = catalog.origin_label(kind, spec.id)
+            rec["overrides_bundled"] = catalog.overrides_bundled(kind, spec.id)
             if kind == "prices":
                 rec["representative_per_gpu_hour"] = spec.representative
+                rec["expired"] = spec.expired(_today())
             out.append(rec)
         return out
     raise ValueError(f"unknown catalog kind {kind!r}; one of {', '.join(KINDS)}")
+
+
+def _today() -> str:
+    import datetime
+
+    return datetime.date.today().isoformat()
 
 
 __all__ = ["as_json", "model_record", "rows_for"]

@@ -15,7 +15,7 @@ import tomli_w
 from engine.model import ModelConfigError, from_hf_config
 
 from .errors import CatalogError, Problem
-from .files import atomic_write_text
+from .files import TextFileError, atomic_write_text, read_text_file
 from .hf_cache import HfScan, hf_hub_dir, repo_from_dir, scan_hf_cache
 from .loader import FILES, ID_PATTERN, TABLES, ModelEntry, default_user_dir, parse_catalog_text, validate_entry
 from .toml_lines import TomlLines
@@ -77,11 +77,10 @@ def import_config_json(path: str | Path, id: str | None = None) -> ModelEntry:
         path = path / "config.json"
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CatalogError(Problem(file, None, "", "no such file")) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(Problem(file, None, "", f"cannot read: {exc}")) from exc
+        text = read_text_file(path)
+    except TextFileError as exc:
+        line, col = (exc.line, exc.col) if exc.line > 0 else (None, None)
+        raise CatalogError(Problem(file, line, "", exc.message, col=col)) from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:

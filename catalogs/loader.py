@@ -29,9 +29,10 @@ from pydantic import BaseModel, ValidationError
 from engine.hardware import GpuSpec, PriceSpec, ServerSpec
 from engine.model import ModelConfigError, ModelSpec
 
+from .bounds import out_of_bounds
 from .entries import ModelEntry, Origin
 from .errors import CatalogError, Problem, UnknownEntry
-from .files import app_dir
+from .files import TextFileError, app_dir, read_text_file
 from .toml_lines import TomlLines, decode_error_position
 
 Kind = Literal["models", "gpus", "servers", "prices"]
@@ -110,6 +111,8 @@ def validate_entry(
         problems.append(
             Problem(file, at("id"), "id", f"{entry_id!r}: use lowercase letters, digits and . - _ + (e.g. 'my-model-7b')")
         )
+    for key, message in out_of_bounds(kind, data):
+        problems.append(Problem(file, at(key), key, message))
     if problems:
         return None, problems
     payload = dict(data)
@@ -158,11 +161,10 @@ def parse_user_file(kind: str, path: Path, *, display: str | None = None) -> dic
     CatalogError listing every problem in the file."""
     file = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise CatalogError(Problem(file, None, "", f"not UTF-8 text ({exc.reason})")) from exc
-    except OSError as exc:
-        raise CatalogError(Problem(file, None, "", f"cannot read: {exc.strerror or exc}")) from exc
+        text = read_text_file(path)
+    except TextFileError as exc:
+        line, col = (exc.line, exc.col) if exc.line > 0 else (None, None)
+        raise CatalogError(Problem(file, line, "", exc.message, col=col)) from None
     return parse_catalog_text(kind, text, file=file, origin="user")
 
 
@@ -323,6 +325,8 @@ class Catalog:
     files: tuple[str, ...] = ()  # catalog files read, bundled first
     user_dir: Path | None = None
     hf_cache_skipped: int = 0  # snapshots in the HF cache that could not be read or sized
+    overrides: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> user ids replacing bundled ones
+    user_ids: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> ids from the user's files
     _by_kind: dict[str, Entries[Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -361,6 +365,20 @@ class Catalog:
 
     def ids(self, kind: str) -> list[str]:
         return list(self.entries(kind))
+
+    def overrides_bundled(self, kind: str, id: str) -> bool:
+        """True when the user's catalog replaced the bundled entry with this id."""
+        return id in self.overrides.get(kind, ())
+
+    def origin_label(self, kind: str, id: str) -> str:
+        """Where an entry comes from, as the CLI and the picker show it: "bundled", "user",
+        "user, overrides bundled", "hf-cache" or "imported"."""
+        if self.overrides_bundled(kind, id):
+            return "user, overrides bundled"
+        if kind == "models":
+            return self.models[id].origin
+        user = self.user_dir is not None and id in self.user_ids.get(kind, ())
+        return "user" if user else "bundled"
 
     def check_references(self) -> list[str]:
         """Servers and prices whose `gpu` is not a catalog GPU (parses every entry)."""
@@ -441,6 +459,8 @@ def load_catalog(user_dir: Path | str | None | object = _DEFAULT, hf_cache: bool
         udir = None
     else:
         udir = Path(user_dir)  # type: ignore[arg-type]
+    overrides: dict[str, frozenset[str]] = {}
+    user_ids: dict[str, frozenset[str]] = {}
     if udir is not None:
         user_specs: dict[str, tuple[str, dict[str, Any]]] = {}
         for kind in KINDS:
@@ -449,6 +469,8 @@ def load_catalog(user_dir: Path | str | None | object = _DEFAULT, hf_cache: bool
                 continue
             specs = parse_user_file(kind, path)
             user_specs[kind] = (str(path), specs)
+            overrides[kind] = frozenset(i for i in specs if i in by_kind[kind])
+            user_ids[kind] = frozenset(specs)
             for entry_id, spec in specs.items():
                 by_kind[kind]._put(entry_id, spec)
             files.append(str(path))
@@ -472,6 +494,8 @@ def load_catalog(user_dir: Path | str | None | object = _DEFAULT, hf_cache: bool
         files=tuple(files),
         user_dir=udir,
         hf_cache_skipped=skipped,
+        overrides=overrides,
+        user_ids=user_ids,
     )
 
 

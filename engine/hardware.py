@@ -6,7 +6,7 @@ in GiB (2^30 bytes). A GPU marketed as "80 GB" reports about 79.2 GiB.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 GIB = 1 << 30
 
@@ -32,8 +32,18 @@ class GpuSpec(_Spec):
         default=None, gt=0, description="GPU-to-GPU bandwidth, GB/s bidirectional per GPU"
     )
     form_factor: str | None = None
+    formats: tuple[str, ...] | None = Field(
+        default=None, description="number formats its kernels run natively; None: derived from the specs"
+    )
     source: str = ""
     note: str = ""
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _formats_tuple(cls, value: object) -> object:
+        if isinstance(value, list):  # a TOML array
+            return tuple(value)
+        return value
 
     @property
     def memory_bytes(self) -> int:
@@ -70,8 +80,13 @@ class PriceSpec(_Spec):
     price_per_gpu_hour_low: float | None = Field(default=None, gt=0)
     price_per_gpu_hour_high: float | None = Field(default=None, gt=0)
     source_date: str = ""
+    valid_until: str = Field(default="", description="ISO date after which the figure is known stale")
     source: str = ""
     note: str = ""
+
+    def expired(self, today: str) -> bool:
+        """True when `valid_until` (an ISO date) is before `today` (an ISO date)."""
+        return bool(self.valid_until) and self.valid_until < today
 
     @property
     def representative(self) -> float | None:
@@ -82,3 +97,23 @@ class PriceSpec(_Spec):
         if lo is not None and hi is not None:
             return (lo + hi) / 2
         return lo or hi
+
+
+# Number formats the tensor cores (or matrix engines) run natively, by generation: FP8 from
+# Hopper, Ada and CDNA 3; FP4 from Blackwell (NVFP4 and MXFP4) and CDNA 4 (MXFP4). int4 means
+# weight-only 4-bit kernels (Marlin/AWQ/GPTQ, sm75+ and ROCm). Used when an entry gives none.
+FORMAT_NAMES: tuple[str, ...] = ("fp16", "bf16", "fp8", "int8", "int4", "mxfp4", "nvfp4")
+
+
+def gpu_formats(gpu: GpuSpec) -> tuple[str, ...]:
+    """The GPU's `formats`, else a default derived from which peak figures it publishes."""
+    if gpu.formats is not None:
+        return gpu.formats
+    if gpu.fp4_tflops:
+        fp4 = ("mxfp4",) if gpu.vendor.lower() == "amd" else ("mxfp4", "nvfp4")
+        return ("fp16", "bf16", "fp8", "int8", "int4") + fp4
+    if gpu.fp8_tflops:
+        return ("fp16", "bf16", "fp8", "int8", "int4")
+    if gpu.bf16_tflops:
+        return ("fp16", "bf16", "int8", "int4")
+    return ("fp16", "int8", "int4")

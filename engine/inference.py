@@ -1,8 +1,8 @@
-"""Serving speed: a roofline per step with efficiency factors.
+"""Serving speed for plan(): the batch a replica runs, its latency and throughput, the SLA verdict
+and the curve, from the step model (engine/step_model.py) under continuous batching
+(engine/serving.py), capped by what the memory model admits (KV pool, max_num_seqs).
 
-Decode is memory-bound at small batches: each step reads the weights a batch touches (for MoE,
-only the experts its tokens route to) plus every sequence's KV cache; prefill is compute-bound.
-Tensor parallelism adds two all-reduces per layer (Megatron-LM, Shoeybi et al. 2019, sec. 3).
+`layout_problems` lists the layouts engines refuse to load, with the reason.
 """
 
 from __future__ import annotations
@@ -11,94 +11,89 @@ from dataclasses import dataclass
 
 from .hardware import GpuSpec
 from .inputs import ServingInputs
-from .memory import WEIGHT_BITS, MemoryBreakdown
+from .memory import MemoryBreakdown
 from .model import ModelSpec, ParamCounts
+from .serving import BatchChoice, ServingPoint, Speculation, choose_batch, closed_loop, serving_curve
+from .step_model import replica_profile
 
-# Achievable fractions of the datasheet peaks (typical of vLLM/TensorRT-LLM kernels on Hopper;
-# the bs=1 decode points of the Qwen2.5 speed benchmark sit at 60-75% of HBM bandwidth).
-BANDWIDTH_EFFICIENCY = 0.75
-PREFILL_MFU = 0.55
-DECODE_MFU = 0.35
-ALLREDUCE_LATENCY_S = 8e-6  # per all-reduce on NVLink, small messages
-PCIE_GBS = 64.0  # PCIe Gen5 x16 bidirectional, when the GPU has no NVLink figure
-
-
-@dataclass(frozen=True, slots=True)
-class SpeedPoint:
-    batch: int
-    itl_ms: float  # inter-token latency of one decode step
-    tokens_per_s: float  # output tokens/s of one replica
+FP8_BLOCK = 128  # DeepSeek-V3-style block-quantised FP8 checkpoints: 128x128 weight blocks
 
 
 @dataclass(frozen=True, slots=True)
 class InferenceEstimate:
     known: bool
     reason: str
-    ttft_ms: float | None = None  # prefill of one average prompt, unloaded
-    itl_ms_bs1: float | None = None
-    batch: int = 0  # the largest batch meeting the ITL SLA within the KV-limited sessions
-    itl_ms: float | None = None  # at that batch
-    tokens_per_s_replica: float | None = None
+    ttft_ms: float | None = None  # at the chosen batch, queueing and prefill interleaving included
+    itl_ms_bs1: float | None = None  # TPOT of a lone request
+    batch: int = 0  # requests in flight per replica: pinned, or the largest meeting the SLA
+    itl_ms: float | None = None  # TPOT at that batch
+    tokens_per_s_replica: float | None = None  # output tokens/s of one replica
     requests_per_s_replica: float | None = None
     meets_sla: bool | None = None
     sla_notes: tuple[str, ...] = ()
-    curve: tuple[SpeedPoint, ...] = ()
+    curve: tuple[ServingPoint, ...] = ()
+    e2e_ms: float | None = None
+    tokens_per_s_per_user: float | None = None
+    output_tokens_per_s_per_gpu: float | None = None
+    total_tokens_per_s_per_gpu: float | None = None
+    total_tokens_per_s_replica: float | None = None
+    binding_constraint: str = ""  # memory, ttft, itl, throughput or pinned
+    binding_reason: str = ""  # the same in words
+    running: int = 0  # sequences the engine runs at once at that batch
+    max_running: int = 0  # the KV/max_num_seqs cap per replica
+    decode_bound: str = ""  # "memory" or "compute"
+    gpus_per_replica: int = 1
+    speculative_tokens_per_step: float | None = None
+    prefill_share: float = 0.0  # share of the replica's time on prompt tokens
 
 
-def _peak_flops(gpu: GpuSpec, weights: str) -> float | None:
-    tflops = gpu.fp8_tflops if weights == "fp8" and gpu.fp8_tflops else gpu.bf16_tflops
-    return tflops * 1e12 if tflops else None
+def layout_problems(spec: ModelSpec, weights: str, tensor_parallel: int, expert_parallel: int,
+                    dp_attention: bool = False) -> list[str]:
+    """Reasons a layout fails to load in the serving engines (beyond heads dividing by TP)."""
+    problems = []
+    tp, ep = tensor_parallel, expert_parallel
+    if ep > 1 and not spec.is_moe:
+        problems.append(f"expert_parallel={ep} needs a mixture-of-experts model; {spec.label} is dense")
+    if spec.is_moe and ep > 1:
+        if spec.num_experts % ep:
+            problems.append(f"{spec.num_experts} experts do not divide across expert_parallel={ep}")
+        if tp % ep and ep % tp:
+            problems.append(f"expert_parallel={ep} must divide or be a multiple of tensor_parallel={tp}")
+    if dp_attention and tp <= 1:
+        problems.append("data-parallel attention needs tensor_parallel > 1 (it replaces TP for attention)")
+    if weights == "fp8" and spec.native_quant == "fp8" and tp > 1:
+        # Block-quantised FP8 weights cannot be split inside a 128 block: every TP shard of an
+        # output dimension must be a whole number of blocks (vLLM issue #25292, Qwen3-30B-A3B-FP8 at
+        # TP4: moe_intermediate_size 768 / 4 = 192).
+        if spec.is_moe and ep <= 1 and (spec.moe_intermediate_size // tp) % FP8_BLOCK:
+            problems.append(
+                f"FP8 block-quantised experts: moe_intermediate_size {spec.moe_intermediate_size} / "
+                f"tensor_parallel {tp} = {spec.moe_intermediate_size / tp:g} is not a multiple of the "
+                f"{FP8_BLOCK} block (vLLM refuses to load it, issue #25292): use expert_parallel or a smaller TP")
+        if spec.intermediate_size and (not spec.is_moe or not all(spec.moe_layers or (True,))) \
+                and (spec.intermediate_size // tp) % FP8_BLOCK:
+            problems.append(
+                f"FP8 block-quantised MLP: intermediate_size {spec.intermediate_size} / tensor_parallel {tp} "
+                f"is not a multiple of the {FP8_BLOCK} block")
+    return problems
 
 
-def _expected_experts_touched(spec: ModelSpec, batch: int) -> float:
-    """Distinct experts a batch of tokens routes to, if routing were uniform:
-    E * (1 - (1 - k/E)^B)."""
-    e, k = spec.num_experts, spec.experts_per_token
-    return e * (1.0 - (1.0 - k / e) ** batch)
+def running_cap(memory: MemoryBreakdown, serving: ServingInputs) -> int:
+    """Sequences one (attention) rank runs at once: paged KV is allocated as sequences grow, so in
+    steady state a running sequence holds its prompt and half its output on average (the engine
+    preempts the rare overflow), capped by max_num_seqs."""
+    avg = memory.kv.sequence_bytes(serving.prompt_tokens + serving.output_tokens // 2)
+    by_kv = int(memory.kv_pool_bytes // avg) if avg > 0 else serving.max_num_seqs
+    return max(1, min(by_kv, serving.max_num_seqs))
 
 
-def decode_step_s(
-    spec: ModelSpec,
-    params: ParamCounts,
-    memory: MemoryBreakdown,
-    gpu: GpuSpec,
-    weights: str,
-    batch: int,
-    context: int,
-    tensor_parallel: int,
-) -> float:
-    bw = gpu.bandwidth_tbs * 1e12 * BANDWIDTH_EFFICIENCY
-    weight_bytes = memory.weights_bytes
-    if spec.is_moe and params.experts:
-        bits = WEIGHT_BITS[weights]
-        expert_bytes_total = params.experts * bits / 8 / tensor_parallel
-        touched = _expected_experts_touched(spec, batch) / spec.num_experts
-        weight_bytes -= expert_bytes_total * (1.0 - touched)
-    kv_bytes = batch * memory.kv.sequence_bytes(context)
-    mem_s = (weight_bytes + kv_bytes) / bw
-    flops = _peak_flops(gpu, weights)
-    compute_s = 2 * (params.active - params.embedding) * batch / (tensor_parallel * flops * DECODE_MFU) if flops else 0.0
-    return max(mem_s, compute_s) + _allreduce_s(spec, gpu, batch, tensor_parallel)
-
-
-def _allreduce_s(spec: ModelSpec, gpu: GpuSpec, tokens: int, tensor_parallel: int) -> float:
-    if tensor_parallel <= 1:
-        return 0.0
-    link = (gpu.interconnect_gbs or PCIE_GBS) / 2 * 1e9  # one direction
-    # Ring all-reduce moves 2*(n-1)/n of the message per GPU (Patarasuk & Yuan 2009).
-    message = tokens * spec.hidden_size * 2.0
-    per = ALLREDUCE_LATENCY_S + 2 * (tensor_parallel - 1) / tensor_parallel * message / link
-    return 2 * spec.num_layers * per
-
-
-def prefill_s(spec: ModelSpec, params: ParamCounts, gpu: GpuSpec, weights: str, tokens: int, tensor_parallel: int) -> float | None:
-    flops = _peak_flops(gpu, weights)
-    if not flops:
-        return None
-    # 2 FLOPs per active parameter per token, plus causal attention 2 * 2 * L * s^2/2 * heads * head_dim.
-    linear = 2 * (params.active - params.embedding) * tokens
-    attention = 2 * spec.num_layers * tokens * tokens * spec.num_heads * spec.head_dim
-    return (linear + attention) / (tensor_parallel * flops * PREFILL_MFU) + _allreduce_s(spec, gpu, tokens, tensor_parallel)
+_BINDING_WORDS = {
+    "memory": "the KV cache (or max_num_seqs) caps the batch: more memory per replica would raise throughput",
+    "ttft": "time to first token binds: a larger batch would queue prompts past the TTFT SLA",
+    "itl": "inter-token latency binds: a larger batch would slow every token past the ITL SLA",
+    "throughput": "throughput peaks here: a larger batch would not produce more tokens/s",
+    "pinned": "the batch is pinned by [serving] batch",
+}
 
 
 def estimate_inference(
@@ -109,41 +104,58 @@ def estimate_inference(
     serving: ServingInputs,
     weights: str,
     tensor_parallel: int,
+    *,
+    kv_cache: str = "auto",
+    expert_parallel: int = 1,
+    dp_attention: bool = False,
+    pipeline_parallel: int = 1,
 ) -> InferenceEstimate:
     if not memory.fits:
         return InferenceEstimate(known=False, reason="the model does not fit: no speed to estimate")
-    if not gpu.bandwidth_tbs:
-        return InferenceEstimate(known=False, reason=f"{gpu.label}: memory bandwidth unknown")
-    context = serving.prompt_tokens + serving.output_tokens // 2  # average context while decoding
-    ttft = prefill_s(spec, params, gpu, weights, serving.prompt_tokens, tensor_parallel)
-    max_batch = max(1, memory.sessions_per_replica)
-    candidates = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= max_batch} | {max_batch})
-    curve = []
-    for b in candidates:
-        step = decode_step_s(spec, params, memory, gpu, weights, b, context, tensor_parallel)
-        curve.append(SpeedPoint(batch=b, itl_ms=step * 1e3, tokens_per_s=b / step))
-    itl_target = serving.itl_ms
-    within = [p for p in curve if itl_target is None or p.itl_ms <= itl_target]
-    chosen = max(within, key=lambda p: p.batch) if within else curve[0]
-    notes = []
-    meets = True
-    if itl_target is not None and chosen.itl_ms > itl_target:
-        meets = False
-        notes.append(f"ITL {chosen.itl_ms:.1f} ms at batch 1 already exceeds the {itl_target:g} ms SLA")
-    if ttft is not None and serving.ttft_ms is not None and ttft * 1e3 > serving.ttft_ms:
-        meets = False
-        notes.append(f"TTFT {ttft * 1e3:.0f} ms for a {serving.prompt_tokens}-token prompt exceeds the {serving.ttft_ms:g} ms SLA")
-    request_s = (ttft or 0.0) + serving.output_tokens * chosen.itl_ms / 1e3
+    profile = replica_profile(spec, gpu, weights, kv_cache, tensor_parallel, expert_parallel, serving.engine,
+                              dp_attention)
+    if not profile.known:
+        return InferenceEstimate(known=False, reason=profile.reason)
+    dp = tensor_parallel if dp_attention else 1
+    cap = max(1, running_cap(memory, serving) * dp)
+    spec_in = getattr(serving, "speculative", None)
+    speculation = Speculation(spec_in.method, spec_in.tokens, spec_in.acceptance) if spec_in else None
+    inp, out = serving.prompt_tokens, serving.output_tokens
+    budget = serving.max_num_batched_tokens
+    curve = serving_curve(profile, inp, out, budget, cap, speculation)
+    pinned = getattr(serving, "batch", None)
+    choice: BatchChoice = choose_batch(profile, curve, inp, out, serving.ttft_ms, serving.itl_ms, budget, cap,
+                                       speculation, pinned)
+    pt = choice.point
+    if all(q.batch != pt.batch for q in curve):  # the chosen point is on the curve too
+        curve = tuple(sorted((*curve, pt), key=lambda q: q.batch))
+    bs1 = curve[0] if curve and curve[0].batch == 1 else closed_loop(profile, 1, inp, out, budget, cap, speculation)
+    bound_pt = closed_loop(profile, pt.batch, inp, out, budget, cap, speculation, with_bound=True)
+    gpus = tensor_parallel * pipeline_parallel
+    scale = tensor_parallel / gpus  # pipeline stages multiply GPUs, not the replica's rate
     return InferenceEstimate(
         known=True,
         reason="",
-        ttft_ms=ttft * 1e3 if ttft is not None else None,
-        itl_ms_bs1=curve[0].itl_ms,
-        batch=chosen.batch,
-        itl_ms=chosen.itl_ms,
-        tokens_per_s_replica=chosen.tokens_per_s,
-        requests_per_s_replica=chosen.batch / request_s if request_s > 0 else None,
-        meets_sla=meets,
-        sla_notes=tuple(notes),
-        curve=tuple(curve),
+        ttft_ms=pt.ttft_ms,
+        itl_ms_bs1=bs1.tpot_ms,
+        batch=pt.batch,
+        itl_ms=pt.tpot_ms,
+        tokens_per_s_replica=pt.output_tokens_per_s,
+        requests_per_s_replica=pt.requests_per_s,
+        meets_sla=choice.meets_sla,
+        sla_notes=choice.notes,
+        curve=curve,
+        e2e_ms=pt.e2e_ms,
+        tokens_per_s_per_user=pt.tokens_per_s_per_user,
+        output_tokens_per_s_per_gpu=pt.output_tokens_per_s_per_gpu * scale,
+        total_tokens_per_s_per_gpu=pt.total_tokens_per_s_per_gpu * scale,
+        total_tokens_per_s_replica=pt.total_tokens_per_s,
+        binding_constraint=choice.binding,
+        binding_reason=_BINDING_WORDS.get(choice.binding, ""),
+        running=pt.running,
+        max_running=cap,
+        decode_bound=bound_pt.bound,
+        gpus_per_replica=gpus,
+        speculative_tokens_per_step=speculation.tokens_per_step if speculation else None,
+        prefill_share=pt.prefill_share,
     )

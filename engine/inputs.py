@@ -21,6 +21,16 @@ SERVING_ENGINES: tuple[str, ...] = ServingEngine.__args__  # type: ignore[attr-d
 
 
 @dataclass(frozen=True, slots=True)
+class SpeculativeInputs:
+    """[serving.speculative]: draft `tokens` per step, each accepted with probability
+    `acceptance`; `method` 'mtp' (the model's multi-token-prediction head) or 'draft'."""
+
+    method: Literal["mtp", "draft"] = "mtp"
+    tokens: int = 1
+    acceptance: float = 0.7
+
+
+@dataclass(frozen=True, slots=True)
 class ServingInputs:
     engine: ServingEngine = "vllm"
     memory_fraction: float = 0.90  # vLLM gpu_memory_utilization / SGLang mem_fraction_static /
@@ -35,6 +45,8 @@ class ServingInputs:
     requests_per_second: float = 1.0
     ttft_ms: float | None = 1000.0
     itl_ms: float | None = 50.0
+    batch: int | None = None  # requests in flight per replica, pinned; None: the SLA decides
+    speculative: SpeculativeInputs | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +77,30 @@ class CostInputs:
     kw_per_rack: float = 40.0  # power budget of one rack
     rack_units_per_rack: int = 42
     host_base_kw: float = 1.0  # CPUs, memory, NICs, fans of a node when no server is named
+    # Owned hardware: purchase price per GPU (USD, with its share of server and network),
+    # written off over `amortization_years` (None: 3 years); used when no price_per_gpu_hour.
+    capex: float | None = None
+    amortization_years: float | None = None
+
+
+TrainingMethod = Literal["full", "freeze", "lora", "dora", "qlora"]
+TrainingPrecision = Literal["mixed", "bf16", "fp8", "fp4"]
+TrainingOptimizer = Literal["adamw", "adamw8bit", "paged_adamw", "paged_adamw8bit", "adafactor", "sgd"]
+TrainingFramework = Literal["hf", "torchtune", "torchtitan", "megatron"]
+TRAINING_METHODS: tuple[str, ...] = TrainingMethod.__args__  # type: ignore[attr-defined]
+TRAINING_PRECISIONS: tuple[str, ...] = TrainingPrecision.__args__  # type: ignore[attr-defined]
+TRAINING_OPTIMIZERS: tuple[str, ...] = TrainingOptimizer.__args__  # type: ignore[attr-defined]
+TRAINING_FRAMEWORKS: tuple[str, ...] = TrainingFramework.__args__  # type: ignore[attr-defined]
+LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True, slots=True)
 class TrainingInputs:
-    method: Literal["full", "lora", "qlora"] = "lora"
-    optimizer: Literal["adamw", "adamw8bit", "sgd"] = "adamw"
+    """One fine-tuning / training run. `gpus` None: the planner picks the fewest that fit (and
+    finish within `deadline_hours`); `mfu` None: from engine/calibration.py."""
+
+    method: TrainingMethod = "lora"
+    optimizer: TrainingOptimizer = "adamw"
     lora_rank: int = 16
     lora_targets: Literal["all-linear", "attention"] = "all-linear"
     sequence_length: int = 4096
@@ -82,10 +112,32 @@ class TrainingInputs:
     zero_stage: int = 2
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
-    gpus: int = 8
+    gpus: int | None = None
     dataset_tokens: float = 1e9
     epochs: float = 3
-    mfu: float = 0.40
+    mfu: float | None = None
+    # Added with issue 8 (all optional, defaults keep older sessions meaning what they meant):
+    precision: TrainingPrecision = "mixed"  # mixed: bf16 compute + fp32 master weights
+    framework: TrainingFramework = "hf"  # whose kernels/allocator the figures assume
+    lora_modules: tuple[str, ...] = ()  # explicit target list; overrides lora_targets
+    lora_train_embeddings: bool = False  # PEFT modules_to_save = embeddings + LM head
+    qlora_format: Literal["nf4", "gptq", "awq", "int8"] = "nf4"
+    trainable_layers: int | None = None  # method "freeze": the last N layers train (None: a quarter)
+    optimizer_in_backward: bool = False  # fused step per parameter: no full gradient buffer
+    offload_optimizer: bool = False  # ZeRO-Offload / FSDP CPU offload of optimizer states
+    offload_params: bool = False  # ZeRO-3 / FSDP parameter offload to CPU
+    shard_group: int = 0  # FSDP hybrid shard / ZeRO++ hpZ: shard within N GPUs (0: all of DP)
+    context_parallel: int = 1
+    expert_parallel: int = 1
+    virtual_pipeline: int = 1  # interleaved 1F1B model chunks per stage
+    sequence_parallel: bool = True  # Megatron SP with tensor_parallel > 1
+    activation_offloading: bool = False
+    chunked_cross_entropy: bool = False
+    compile: bool = False  # torch.compile: fused norms/loss, elementwise ops recomputed
+    gpu: str | None = None  # catalog id of the training GPU when it differs from [hardware]
+    deadline_hours: float | None = None
+    internode_gbs: float = 50.0  # per-GPU network bandwidth between nodes, GB/s (400 Gb/s IB)
+    max_gpus: int = 4096  # the planner's search stops here
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +150,16 @@ class PlanInputs:
     gpus_per_node: int = 8
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
+    expert_parallel: int = 1  # MoE experts split over this many of the replica's GPUs
+    dp_attention: bool = False  # data-parallel attention across the TP ranks (MoE engines)
     serving: ServingInputs = field(default_factory=ServingInputs)
     scenarios: dict[str, ScenarioKnobs] = field(default_factory=lambda: dict(DEFAULT_SCENARIOS))
     costs: CostInputs = field(default_factory=CostInputs)
     prices: tuple[PriceSpec, ...] = ()  # catalog prices for this GPU, to pick from
     training: TrainingInputs | None = None
     name: str = ""
+    training_gpu: GpuSpec | None = None  # [training] gpu when it names another GPU
+    training_prices: tuple[PriceSpec, ...] = ()  # catalog prices for the training GPU
 
     @property
     def gpus_per_replica(self) -> int:

@@ -7,6 +7,7 @@ gemma-7b, which holds 8.5 B parameters (vLLM issue #2418).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +23,16 @@ _TIED_BY_DEFAULT = {"gemma", "gemma2", "gemma3", "gemma3_text", "falcon", "Refin
 _UNGATED_MLP = {"falcon", "RefinedWeb", "RefinedWebModel", "gpt2", "gpt_neox", "opt", "bloom", "starcoder2"}
 # Families with four RMSNorms per layer (pre/post attention, pre/post feed-forward).
 _SANDWICH_NORM = {"gemma2", "gemma3", "gemma3_text"}
+# Mixture-of-experts families and the key(s) their transformers Config reads the expert count from.
+_MOE_FAMILIES = {
+    "mixtral": ("num_local_experts",),
+    "gpt_oss": ("num_local_experts",),
+    "qwen2_moe": ("num_experts",),
+    "qwen3_moe": ("num_experts",),
+    "qwen3_next": ("num_experts",),
+    "deepseek_v2": ("n_routed_experts",),
+    "deepseek_v3": ("n_routed_experts",),
+}
 # Families with q/k RMSNorm (one head_dim vector each).
 _QK_NORM = {"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "qwen3_next"}
 
@@ -114,15 +125,62 @@ def _first(cfg: dict[str, Any], *keys: str, default: Any = None) -> Any:
     return default
 
 
+def _key_of(cfg: dict[str, Any], *keys: str) -> str:
+    """The key among `keys` the config actually sets (the first one named when none is)."""
+    return next((k for k in keys if cfg.get(k) is not None), keys[0])
+
+
+# Upper bounds on the sizes a config may give: far above any published model (the largest have
+# ~130 layers, 2^14-2^15 hidden, 2^18 vocabulary, 10^7 context), low enough that a typo such as
+# 10^8 layers is an error on its key instead of minutes of work and a MemoryError.
+_MAX_LAYERS = 10_000
+_LIMITS = {
+    "num_hidden_layers": _MAX_LAYERS, "n_layer": _MAX_LAYERS, "num_layers": _MAX_LAYERS,
+    "hidden_size": 1 << 20, "d_model": 1 << 20, "n_embd": 1 << 20,
+    "num_attention_heads": 1 << 16, "n_head": 1 << 16,
+    "num_key_value_heads": 1 << 16, "n_head_kv": 1 << 16, "num_kv_heads": 1 << 16,
+    "head_dim": 1 << 16,
+    "intermediate_size": 1 << 24, "ffn_hidden_size": 1 << 24, "n_inner": 1 << 24,
+    "moe_intermediate_size": 1 << 24, "shared_expert_intermediate_size": 1 << 24,
+    "vocab_size": 1 << 24,
+    "n_routed_experts": 1 << 16, "num_local_experts": 1 << 16, "num_experts": 1 << 16,
+    "num_experts_per_tok": 1 << 16, "n_shared_experts": 1 << 16,
+}
+_MAX_INT = 1 << 40  # any other count (context lengths, windows, ranks)
+
+
 def _int(cfg: dict[str, Any], *keys: str, required: bool = True, default: int | None = None) -> int | None:
-    value = _first(cfg, *keys)
+    key = _key_of(cfg, *keys)
+    value = cfg.get(key)
     if value is None:
         if required and default is None:
             raise ModelConfigError(keys[0], "missing (needed to size the model)")
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ModelConfigError(keys[0], f"expected a non-negative integer, got {value!r}")
+        raise ModelConfigError(key, f"expected a non-negative integer, got {_short(value)}")
+    limit = _LIMITS.get(key, _MAX_INT)
+    if value > limit:
+        raise ModelConfigError(key, f"{value} is not a plausible size (at most {limit:,})")
     return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_finite(value: Any, where: str = "", depth: int = 0) -> None:
+    """Every number in the config finite (TOML and Python's JSON reader both accept inf/nan)."""
+    if depth > 32:
+        raise ModelConfigError(where or "config", "nested too deeply")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ModelConfigError(where or "config", f"must be a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}.{k}" if where else str(k), depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]", depth + 1)
 
 
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "half": "fp16", "float": "fp32"}
@@ -195,6 +253,8 @@ def from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpec
         raise ModelConfigError(str(first["loc"][0]) if first["loc"] else "config", first["msg"]) from None
     except (TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
         raise ModelConfigError("config", f"cannot be sized: {exc}") from None
+    except (MemoryError, RecursionError, OverflowError) as exc:
+        raise ModelConfigError("config", f"too large to size ({type(exc).__name__})") from None
 
 
 def _from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpec:
@@ -211,6 +271,7 @@ def _from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpe
     family = cfg.get("model_type")
     if not isinstance(family, str) or not family:
         raise ModelConfigError("model_type", "missing (it decides the architecture family)")
+    _check_finite(cfg)
 
     layers = _int(cfg, "num_hidden_layers", "n_layer", "num_layers")
     hidden = _int(cfg, "hidden_size", "d_model", "n_embd")
@@ -226,9 +287,31 @@ def _from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpe
     else:
         kv_heads = _int(cfg, "num_key_value_heads", "n_head_kv", "num_kv_heads", required=False, default=heads)
         intermediate = _int(cfg, "intermediate_size", "ffn_hidden_size", "n_inner", required=False, default=0)
-    if heads == 0 or kv_heads == 0 or layers == 0 or hidden == 0:
-        raise ModelConfigError("num_attention_heads", "layers, hidden size and heads must be positive")
-    head_dim = _int(cfg, "head_dim", required=False, default=0) or hidden // heads
+    for value, keys in (
+        (layers, ("num_hidden_layers", "n_layer", "num_layers")),
+        (hidden, ("hidden_size", "d_model", "n_embd")),
+        (heads, ("num_attention_heads", "n_head")),
+        (kv_heads, ("num_key_value_heads", "n_head_kv", "num_kv_heads")),
+    ):
+        if value == 0:
+            raise ModelConfigError(_key_of(cfg, *keys), "must be at least 1")
+    kv_key = _key_of(cfg, "num_kv_heads", "n_head_kv", "num_key_value_heads")
+    if kv_heads > heads or heads % kv_heads:
+        # GQA groups query heads evenly over KV heads (Ainslie et al. 2023); engines refuse others.
+        raise ModelConfigError(
+            kv_key if kv_key in cfg else "num_key_value_heads",
+            f"{kv_heads} KV heads do not divide the {heads} attention heads into equal groups",
+        )
+    head_dim = _int(cfg, "head_dim", required=False, default=None)
+    if head_dim == 0:
+        raise ModelConfigError("head_dim", "must be at least 1 (leave it out for hidden_size / num_attention_heads)")
+    if head_dim is None:
+        if hidden % heads and not cfg.get("kv_lora_rank"):
+            raise ModelConfigError(
+                _key_of(cfg, "hidden_size", "d_model", "n_embd"),
+                f"{hidden} does not split into {heads} attention heads (set head_dim if the model has one)",
+            )
+        head_dim = max(1, hidden // heads)
     vocab = _int(cfg, "vocab_size")
     max_context = _int(
         cfg, "max_position_embeddings", "max_sequence_length", "n_positions", "seq_length", required=False, default=0
@@ -241,8 +324,17 @@ def _from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpe
     experts = _int(cfg, "n_routed_experts", "num_local_experts", "num_experts", required=False, default=0)
     moe_layers: tuple[bool, ...] = ()
     per_token = moe_width = shared = shared_width = 0
+    if not experts and family in _MOE_FAMILIES:
+        key = _key_of(cfg, *_MOE_FAMILIES[family])
+        why = "must be at least 1" if cfg.get(key) is not None else "missing"
+        raise ModelConfigError(key, f"{why}: a {family} model is a mixture of experts")
     if experts:
         per_token = _int(cfg, "num_experts_per_tok", "experts_per_token", "num_experts_per_token")
+        if per_token == 0:
+            raise ModelConfigError(
+                _key_of(cfg, "num_experts_per_tok", "experts_per_token", "num_experts_per_token"),
+                "must be at least 1 (experts each token is routed to)",
+            )
         moe_width = _int(cfg, "moe_intermediate_size", required=False, default=0) or intermediate
         shared = _int(cfg, "n_shared_experts", required=False, default=0)
         shared_width = _int(cfg, "shared_expert_intermediate_size", required=False, default=0)
@@ -269,6 +361,10 @@ def _from_hf_config(cfg: dict[str, Any], *, id: str, name: str = "") -> ModelSpe
             "qk_rope_head_dim": _int(cfg, "qk_rope_head_dim"),
             "v_head_dim": _int(cfg, "v_head_dim"),
         }
+        if not mla["v_head_dim"]:
+            raise ModelConfigError("v_head_dim", "must be at least 1")
+        if not mla["qk_nope_head_dim"] + mla["qk_rope_head_dim"]:
+            raise ModelConfigError("qk_nope_head_dim", "qk_nope_head_dim + qk_rope_head_dim must be at least 1")
 
     linear = {}
     if "linear" in kinds:

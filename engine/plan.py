@@ -12,13 +12,14 @@ from typing import Any, Literal
 
 from .cost import PriceChoice, choose_price, cost_per_million_tokens
 from .hardware import GIB
-from .inference import InferenceEstimate, estimate_inference
+from .inference import InferenceEstimate, estimate_inference, layout_problems
 from .inputs import PlanInputs
 from .memory import MemoryBreakdown, inference_memory, kv_dtype_bytes
 from .model import ParamCounts, check_parallelism, count_params, kv_footprint
 from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
-from .training import TrainingEstimate, estimate_training
+from .serving_advice import network_volume, scaling_advice
+from .training import TrainingEstimate, WhatIfRow, estimate_training, what_if
 
 Severity = Literal["info", "warning", "error"]
 REPORT_VERSION = 1
@@ -53,6 +54,8 @@ class Plan:
     scenarios: dict[str, ScenarioPlan]
     training: TrainingEstimate | None
     warnings: tuple[PlanWarning, ...]
+    training_price: PriceChoice | None = None  # the training GPU's price (None: no [training])
+    training_what_if: tuple[WhatIfRow, ...] = ()  # methods x ZeRO stages, ranked by cost
 
     @property
     def fits(self) -> bool:
@@ -98,13 +101,20 @@ def plan(inputs: PlanInputs) -> Plan:
     layout_problems = check_parallelism(spec, tp, pp)
     for problem in layout_problems:
         warnings.append(PlanWarning("parallelism", "error", problem, "hardware.tensor_parallel"))
+    engine_refusals = layout_problems_for(inputs)
+    for problem in engine_refusals:
+        warnings.append(PlanWarning("layout-refused", "error", problem, "hardware.expert_parallel"
+                                    if "expert" in problem else "hardware.tensor_parallel"))
+    layout_problems = layout_problems + engine_refusals
     if layout_problems and memory.fits:
         memory = _refuse(memory, "; ".join(layout_problems))
     if not memory.fits:
         warnings.append(PlanWarning("does-not-fit", "error", f"does not fit: {memory.reason}", "hardware.gpu"))
     _serving_warnings(inputs, memory, max_len, warnings)
 
-    inference = estimate_inference(spec, params, memory, gpu, serving, inputs.weights, tp)
+    inference = estimate_inference(spec, params, memory, gpu, serving, inputs.weights, tp,
+                                   kv_cache=inputs.kv_cache, expert_parallel=inputs.expert_parallel,
+                                   dp_attention=inputs.dp_attention, pipeline_parallel=pp)
     for note in inference.sla_notes:
         warnings.append(PlanWarning("sla", "warning", note, "serving.sla"))
     if not inference.known and memory.fits:
@@ -114,7 +124,7 @@ def plan(inputs: PlanInputs) -> Plan:
     node = node_power(gpu, inputs.server, gpn, inputs.costs)
     if node.kw is None:
         warnings.append(PlanWarning("power-unknown", "warning", f"power {node.basis}", "hardware.server"))
-    price = choose_price(inputs.costs, inputs.prices)
+    price = choose_price(inputs.costs, inputs.prices, gpu_kw=node.kw / gpn if node.kw else None)
     if price.per_gpu_hour is None:
         warnings.append(PlanWarning("price-unknown", "info", price.basis, "costs.price_per_gpu_hour"))
     if tp * pp > gpn:
@@ -122,12 +132,12 @@ def plan(inputs: PlanInputs) -> Plan:
                                     f"one replica needs {tp * pp} GPUs, more than the {gpn} of a node: "
                                     "plan for a fast inter-node fabric", "hardware.tensor_parallel"))
 
-    rate_replicas = 0
-    if inference.requests_per_s_replica and serving.requests_per_second > 0:
-        rate_replicas = math.ceil(serving.requests_per_second / inference.requests_per_s_replica)
     scenarios = {}
     for name, knobs in inputs.scenarios.items():
-        sizing = size_scenario(name, knobs, memory, serving.concurrent_sessions, serving.max_num_seqs, gpn, rate_replicas)
+        sizing = size_scenario(name, knobs, memory, serving.concurrent_sessions, serving.max_num_seqs, gpn,
+                               requests_per_second=serving.requests_per_second,
+                               requests_per_s_replica=inference.requests_per_s_replica,
+                               batch_limit=_batch_limit(serving, inference))
         if sizing is None:
             scenarios[name] = ScenarioPlan(None, None, None, None, None)
             continue
@@ -142,15 +152,45 @@ def plan(inputs: PlanInputs) -> Plan:
             cost_per_million_tokens=per_mtok,
         )
 
-    training = None
-    if inputs.training is not None:
-        training = estimate_training(spec, params, gpu, inputs.training, price.per_gpu_hour)
-        if not training.fits:
-            warnings.append(PlanWarning("training-does-not-fit", "warning", f"training {training.reason}", "training"))
+    training, training_price, what_if_rows = _training(inputs, params, price, warnings)
     return Plan(
         inputs=inputs, params=params, max_model_len=max_len, memory=memory, inference=inference,
         node=node, price=price, scenarios=scenarios, training=training, warnings=tuple(warnings),
+        training_price=training_price, training_what_if=what_if_rows,
     )
+
+
+def _batch_limit(serving, inference: InferenceEstimate) -> int | None:
+    """Sessions a replica may hold beyond the KV cap: the SLA's (or the pinned) batch; with no
+    SLA the memory alone decides."""
+    if not inference.known:
+        return None
+    if getattr(serving, "batch", None) or serving.ttft_ms is not None or serving.itl_ms is not None:
+        return inference.batch
+    return None
+
+
+def layout_problems_for(inputs: PlanInputs) -> list[str]:
+    """The layouts serving engines refuse (expert parallelism, FP8 blocks under TP)."""
+    return layout_problems(inputs.model, inputs.weights, inputs.tensor_parallel, inputs.expert_parallel,
+                           inputs.dp_attention)
+def _training(inputs: PlanInputs, params: ParamCounts, price: PriceChoice, warnings: list[PlanWarning]):
+    """The training run on its own GPU ([training] gpu, else [hardware]'s), priced from the
+    session or that GPU's catalog prices."""
+    t = inputs.training
+    if t is None:
+        return None, None, ()
+    gpu = inputs.training_gpu or inputs.gpu
+    if inputs.training_gpu is not None and inputs.training_gpu.id != inputs.gpu.id:
+        price = choose_price(replace(inputs.costs, price_per_gpu_hour=None), inputs.training_prices)
+    gpn = inputs.node_gpus if inputs.training_gpu is None else 8
+    training = estimate_training(inputs.model, params, gpu, t, price.per_gpu_hour, gpn)
+    if not training.fits:
+        warnings.append(PlanWarning("training-does-not-fit", "warning", f"training {training.reason}", "training"))
+    for note in training.notes:
+        warnings.append(PlanWarning("training", "info", f"training: {note}", "training"))
+    rows = what_if(inputs.model, params, gpu, t, price.per_gpu_hour, gpn)
+    return training, price, rows
 
 
 def _served_tokens_per_s(serving, inference: InferenceEstimate, replicas: int) -> float | None:
@@ -209,6 +249,85 @@ def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def inference_report(p: Plan) -> dict[str, Any]:
+    """The issue-13 fields of the `inference` block: per replica and per GPU figures at the chosen
+    batch, replicas for the traffic (recommended scenario), cost per million input and output
+    tokens at that batch (the replica's GPU-hours split between prompt and generated tokens by the
+    share of its time each takes), and the curve."""
+    inf, i = p.inference, p.inputs
+    rec = p.scenarios.get("recommended") or next(iter(p.scenarios.values()), None)
+    replicas = rec.sizing.replicas if rec and rec.sizing else None
+    price = p.price.per_gpu_hour
+    replica_hour = price * inf.gpus_per_replica if price is not None and inf.known else None
+    per_in = per_out = None
+    if replica_hour is not None and inf.requests_per_s_replica:
+        in_tps = inf.requests_per_s_replica * i.serving.prompt_tokens
+        out_tps = inf.tokens_per_s_replica or 0.0
+        per_in = cost_per_million_tokens(replica_hour * inf.prefill_share, in_tps) if inf.prefill_share > 0 else 0.0
+        per_out = cost_per_million_tokens(replica_hour * (1 - inf.prefill_share), out_tps)
+    return {
+        "e2e_ms": _r(inf.e2e_ms, 1),
+        "tokens_per_s_per_user": _r(inf.tokens_per_s_per_user, 2),
+        "output_tokens_per_s": _r(inf.tokens_per_s_replica, 1),
+        "output_tokens_per_s_per_gpu": _r(inf.output_tokens_per_s_per_gpu, 1),
+        "total_tokens_per_s_per_gpu": _r(inf.total_tokens_per_s_per_gpu, 1),
+        "requests_per_s": _r(inf.requests_per_s_replica, 3),
+        "replicas": replicas,
+        "sla_ttft_ms": i.serving.ttft_ms,
+        "sla_itl_ms": i.serving.itl_ms,
+        "binding_constraint": inf.binding_constraint or None,
+        "binding_reason": inf.binding_reason or None,
+        "running_sequences": inf.running if inf.known else None,
+        "max_running_sequences": inf.max_running if inf.known else None,
+        "decode_bound": inf.decode_bound or None,
+        "gpus_per_replica": inf.gpus_per_replica,
+        "expert_parallel": i.expert_parallel,
+        "data_parallel_attention": i.dp_attention,
+        "speculative_tokens_per_step": _r(inf.speculative_tokens_per_step, 3),
+        "cost_per_replica_hour": _r(replica_hour, 3),
+        "cost_per_million_input_tokens": _r(per_in, 4),
+        "cost_per_million_output_tokens": _r(per_out, 4),
+        "scaling": _scaling(p, replicas),
+        "network": _network(p),
+        "curve": [
+            {"batch": c.batch, "ttft_ms": _r(c.ttft_ms, 1), "itl_ms": _r(c.tpot_ms, 2), "e2e_ms": _r(c.e2e_ms, 1),
+             "tokens_per_s_per_user": _r(c.tokens_per_s_per_user, 2),
+             "output_tokens_per_s_per_gpu": _r(c.output_tokens_per_s / inf.gpus_per_replica, 1),
+             "requests_per_s": _r(c.requests_per_s, 3)}
+            for c in inf.curve
+        ],
+    }
+
+
+def _scaling(p: Plan, replicas: int | None) -> dict[str, Any] | None:
+    inf = p.inference
+    if not inf.known:
+        return None
+    lo, hi = p.scenarios.get("minimum"), p.scenarios.get("ideal")
+    a = scaling_advice(inf.batch, inf.max_running, inf.tokens_per_s_replica or 0.0,
+                       lo.sizing.replicas if lo and lo.sizing else None,
+                       hi.sizing.replicas if hi and hi.sizing else replicas)
+    return {
+        "min_replicas": a.min_replicas, "max_replicas": a.max_replicas,
+        "hpa_metric": "vllm:num_requests_running", "target_running_per_replica": a.target_running_per_replica,
+        "scale_out_when_waiting_above": a.scale_out_waiting, "scale_out_when_kv_usage_above": a.scale_out_kv_usage,
+        "target_output_tokens_per_s_per_replica": _r(a.target_output_tokens_per_s_per_replica, 1),
+    }
+
+
+def _network(p: Plan) -> dict[str, Any] | None:
+    inf, s = p.inference, p.inputs.serving
+    if not inf.known or not inf.requests_per_s_replica:
+        return None
+    n = network_volume(s.prompt_tokens, s.output_tokens, inf.requests_per_s_replica,
+                       s.requests_per_second if s.requests_per_second > 0 else None)
+    return {
+        "bytes_in_per_request": round(n.bytes_in_per_request), "bytes_out_per_request": round(n.bytes_out_per_request),
+        "replica_in_mbps": _r(n.replica_in_mbps, 3), "replica_out_mbps": _r(n.replica_out_mbps, 3),
+        "fleet_in_mbps": _r(n.fleet_in_mbps, 3), "fleet_out_mbps": _r(n.fleet_out_mbps, 3),
+    }
+
+
 def report_dict(p: Plan) -> dict[str, Any]:
     m, i = p.memory, p.inputs
     scen = {}
@@ -221,6 +340,9 @@ def report_dict(p: Plan) -> dict[str, Any]:
             "nodes": z.nodes if z else None,
             "gpus": z.gpus if z else None,
             "gpus_provisioned": z.gpus_provisioned if z else None,
+            "replicas_for_sessions": z.replicas_for_sessions if z else None,
+            "replicas_for_rate": z.replicas_for_rate if z else None,
+            "sized_by": z.driver if z else None,
             "replicas": z.replicas if z else None,
             "sessions_per_replica": z.sessions_per_replica if z else None,
             "sessions_capacity": z.sessions_capacity if z else None,
@@ -298,18 +420,59 @@ def report_dict(p: Plan) -> dict[str, Any]:
             "tokens_per_s_replica": _r(inf.tokens_per_s_replica, 1),
             "requests_per_s_replica": _r(inf.requests_per_s_replica, 3),
             "meets_sla": inf.meets_sla,
+            **inference_report(p),
         },
-        "training": None if tr is None else {
-            "method": i.training.method if i.training else None,
-            "trainable_params": tr.trainable_params,
-            "weights_gib": _r(tr.weights_gib), "gradients_gib": _r(tr.gradients_gib),
-            "optimizer_gib": _r(tr.optimizer_gib), "activations_gib": _r(tr.activations_gib),
-            "overhead_gib": _r(tr.overhead_gib), "total_gib": _r(tr.total_gib), "fits": tr.fits,
-            "data_parallel": tr.data_parallel, "tokens": tr.tokens, "flops": tr.flops,
-            "hours": _r(tr.hours, 2), "gpu_hours": _r(tr.gpu_hours, 1), "cost": _r(tr.cost, 2),
-            "reason": tr.reason,
-        },
+        "training": None if tr is None else training_dict(p),
         "warnings": [
             {"code": w.code, "severity": w.severity, "message": w.message, "field": w.field} for w in p.warnings
         ],
+    }
+
+
+def training_dict(p: Plan) -> dict[str, Any]:
+    """The JSON `training` block (DESIGN section 3): per-GPU memory at the peak with its
+    breakdown, fits and why, the largest micro-batch and sequence that fit, speed, duration,
+    GPUs, GPU-hours and cost; plus the what-if table. GiB = 2^30 bytes."""
+    tr, t = p.training, p.inputs.training
+    assert tr is not None and t is not None
+    return {
+        "method": t.method,
+        "gpu": tr.gpu_id,
+        "trainable_params": tr.trainable_params,
+        "memory_per_gpu_gib": _r(tr.total_gib),
+        "gpu_memory_gib": _r(tr.gpu_gib),
+        "breakdown_gib": {k: _r(v) for k, v in (tr.breakdown_gib or {}).items()},
+        "peak_phase": tr.peak_phase,
+        "fits": tr.fits,
+        "reason": tr.reason,
+        "max_micro_batch": tr.max_micro_batch,
+        "max_sequence_length": tr.max_sequence_length,
+        "tokens_per_s_per_gpu": _r(tr.tokens_per_s_per_gpu, 1),
+        "step_time_s": _r(tr.step_time_s, 3),
+        "mfu": _r(tr.mfu, 4),
+        "mfu_source": tr.mfu_source,
+        "duration_hours": _r(tr.hours, 2),
+        "gpus": tr.gpus,
+        "gpus_chosen_by_planner": tr.gpus_chosen,
+        "data_parallel": tr.data_parallel,
+        "gpu_hours": _r(tr.gpu_hours, 1),
+        "cost": _r(tr.cost, 2),
+        "price_per_gpu_hour": p.training_price.per_gpu_hour if p.training_price else None,
+        "price_basis": p.training_price.basis if p.training_price else None,
+        "deadline_hours": t.deadline_hours,
+        "meets_deadline": tr.meets_deadline,
+        "tokens": tr.tokens,
+        "flops": tr.flops,
+        "notes": list(tr.notes),
+        "what_if": [
+            {"method": r.method, "zero_stage": r.zero_stage, "gpus": r.gpus, "memory_per_gpu_gib": r.memory_per_gpu_gib,
+             "fits": r.fits, "duration_hours": _r(r.duration_hours, 2), "gpu_hours": _r(r.gpu_hours, 1),
+             "cost": _r(r.cost, 2)}
+            for r in p.training_what_if
+        ],
+        # the first estimate's keys, kept for readers of report_version 1
+        "weights_gib": _r(tr.weights_gib), "gradients_gib": _r(tr.gradients_gib),
+        "optimizer_gib": _r(tr.optimizer_gib), "activations_gib": _r(tr.activations_gib),
+        "overhead_gib": _r(tr.overhead_gib), "total_gib": _r(tr.total_gib),
+        "hours": _r(tr.hours, 2),
     }

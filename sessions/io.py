@@ -12,12 +12,12 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from catalogs.files import atomic_write_text
+from catalogs.files import MAX_TEXT_BYTES, TextFileError, atomic_write_text, read_text_file
 from .errors import SessionError, syntax_error, validation_errors
 from .locate import parse_path
 from .schema import Session
 
-MAX_BYTES = 16 << 20  # a session is a few hundred bytes; refuse to parse a mistaken huge file
+MAX_BYTES = MAX_TEXT_BYTES  # a session is a few hundred bytes; refuse to parse a mistaken huge file
 HEADER = (
     "# gpuplan session (hand-editable TOML; unknown keys are an error).\n"
     "# Sizes are GiB = 2^30 bytes. Layout and keys: sessions/examples/*.toml, README.\n\n"
@@ -45,24 +45,21 @@ def validate(data: Mapping[str, Any], *, text: str | None = None, filename: str 
         raise SessionError(filename, 1, 1, "session", "values nested too deeply") from None
 
 
+def read_session_file(path: str | os.PathLike[str]) -> str:
+    """A session file's text, read the one way the CLI and the app share (catalogs.files:
+    regular files only, BOM dropped, size limit, non-UTF-8 placed at line:col). SessionError
+    naming the file otherwise."""
+    try:
+        return read_text_file(path, max_bytes=MAX_BYTES)
+    except TextFileError as exc:
+        field = "encoding" if exc.line > 0 else ""
+        raise SessionError(exc.file, exc.line, exc.col, field, exc.message) from None
+
+
 def load_session(path: str | os.PathLike[str]) -> Session:
     """Read and parse a session file; every failure (unreadable, not UTF-8, invalid) is a
     SessionError naming the file."""
-    name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise SessionError(name, 0, 0, "", f"cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise SessionError(name, 0, 0, "", f"larger than {MAX_BYTES >> 20} MiB: not a session file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SessionError(name, line, col, "encoding", "not UTF-8 text") from None
-    return parse_session(text, name)
+    return parse_session(read_session_file(path), str(path))
 
 
 def to_document(session: Session) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from engine.inputs import (
     CostInputs,
     PlanInputs,
     ServingInputs,
+    SpeculativeInputs,
     TrainingInputs,
 )
 from engine.model import ModelConfigError, ModelSpec
@@ -114,6 +115,14 @@ def to_plan_inputs(
             known = f" (prices known from: {', '.join(providers)})" if providers else " (no catalog price for it)"
             problems.append(("costs.provider", f"no price for {gpu.id} from '{costs.provider}'{known}"))
 
+    # [training] gpu: the run may train on another GPU than [hardware] serves on
+    training_gpu, training_prices = None, ()
+    tr = session.training
+    if tr is not None and tr.gpu is not None:
+        training_gpu = attempt("training", lambda: _lookup(catalog.gpu, tr.gpu, "gpu", "gpu", catalog))
+        if training_gpu is not None:
+            training_prices = _prices(catalog, training_gpu.id)
+
     if problems or model is None or gpu is None:
         locator = Locator(text) if text is not None else None
         errors = []
@@ -135,14 +144,19 @@ def to_plan_inputs(
         gpus_per_node=server.gpus_per_node if server else (hw.gpus_per_node or DEFAULT_GPUS_PER_NODE),
         tensor_parallel=hw.tensor_parallel,
         pipeline_parallel=hw.pipeline_parallel,
+        expert_parallel=hw.expert_parallel,
+        dp_attention=hw.data_parallel_attention,
         serving=ServingInputs(
-            **s.model_dump(exclude={"sla"}),
+            **s.model_dump(exclude={"sla", "speculative"}),
             ttft_ms=s.sla.ttft_ms,
             itl_ms=s.sla.itl_ms,
+            speculative=SpeculativeInputs(**s.speculative.model_dump()) if s.speculative else None,
         ),
         scenarios=scenarios,
         costs=CostInputs(**costs.model_dump()),
         prices=prices,
         training=TrainingInputs(**session.training.model_dump()) if session.training else None,
         name=session.name,
+        training_gpu=training_gpu,
+        training_prices=training_prices,
     )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.inputs import CostInputs, KvFormat, ServingEngine, ServingInputs, TrainingInputs, WeightFormat
+from engine.inputs import TrainingFramework, TrainingMethod, TrainingOptimizer, TrainingPrecision
 from engine.model import ModelConfigError, ModelSpec, from_hf_config
 
 from .errors import FieldProblem
@@ -20,6 +21,7 @@ from .errors import FieldProblem
 SCHEMA_VERSION = 1
 _S, _C, _T = ServingInputs(), CostInputs(), TrainingInputs()
 _BIG = 1 << 40  # upper bound for counts (tokens, sessions): far above any real plan
+LoraModule = Literal["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
 class _Section(BaseModel):
@@ -80,6 +82,8 @@ class HardwareSection(_Section):
     gpus_per_node: int | None = Field(default=None, ge=1, le=4096)  # when no server is named
     tensor_parallel: int = Field(default=1, ge=1, le=4096)
     pipeline_parallel: int = Field(default=1, ge=1, le=4096)
+    expert_parallel: int = Field(default=1, ge=1, le=4096)  # MoE: experts split over this many GPUs
+    data_parallel_attention: bool = False  # MoE engines: attention replicated per rank, batch split
 
     @model_validator(mode="after")
     def _one_gpu(self) -> HardwareSection:
@@ -97,6 +101,12 @@ class SlaSection(_Section):
     itl_ms: float = Field(default=_S.itl_ms, gt=0, le=3_600_000)
 
 
+class SpeculativeSection(_Section):
+    method: Literal["mtp", "draft"] = "mtp"
+    tokens: int = Field(default=1, ge=1, le=16)
+    acceptance: float = Field(default=0.7, ge=0, lt=1)
+
+
 class ServingSection(_Section):
     engine: ServingEngine = _S.engine
     memory_fraction: float = Field(default=_S.memory_fraction, gt=0, le=1)
@@ -108,14 +118,16 @@ class ServingSection(_Section):
     prompt_tokens: int = Field(default=_S.prompt_tokens, ge=1, le=_BIG)
     output_tokens: int = Field(default=_S.output_tokens, ge=1, le=_BIG)
     requests_per_second: float = Field(default=_S.requests_per_second, ge=0, le=1e9)
+    batch: int | None = Field(default=None, ge=1, le=1_000_000)  # pinned requests in flight per replica
     sla: SlaSection = SlaSection()
+    speculative: SpeculativeSection | None = None
 
 
 class TrainingSection(_Section):
     """Mirrors engine.inputs.TrainingInputs field for field (a test keeps them in step)."""
 
-    method: Literal["full", "lora", "qlora"] = _T.method
-    optimizer: Literal["adamw", "adamw8bit", "sgd"] = _T.optimizer
+    method: TrainingMethod = _T.method
+    optimizer: TrainingOptimizer = _T.optimizer
     lora_rank: int = Field(default=_T.lora_rank, ge=1, le=65_536)
     lora_targets: Literal["all-linear", "attention"] = _T.lora_targets
     sequence_length: int = Field(default=_T.sequence_length, ge=1, le=_BIG)
@@ -127,20 +139,49 @@ class TrainingSection(_Section):
     zero_stage: Literal[0, 1, 2, 3] = _T.zero_stage  # type: ignore[assignment]
     tensor_parallel: int = Field(default=_T.tensor_parallel, ge=1, le=4096)
     pipeline_parallel: int = Field(default=_T.pipeline_parallel, ge=1, le=4096)
-    gpus: int = Field(default=_T.gpus, ge=1, le=1_000_000)
+    gpus: int | None = Field(default=_T.gpus, ge=1, le=1_000_000)  # None: the fewest that fit
     dataset_tokens: float = Field(default=_T.dataset_tokens, gt=0, le=1e18)
     epochs: float = Field(default=_T.epochs, gt=0, le=1e6)
-    mfu: float = Field(default=_T.mfu, gt=0, le=1)
+    mfu: float | None = Field(default=_T.mfu, gt=0, le=1)  # None: from the calibration
+    precision: TrainingPrecision = _T.precision
+    framework: TrainingFramework = _T.framework
+    lora_modules: tuple[LoraModule, ...] = _T.lora_modules
+    lora_train_embeddings: bool = _T.lora_train_embeddings
+    qlora_format: Literal["nf4", "gptq", "awq", "int8"] = _T.qlora_format
+    trainable_layers: int | None = Field(default=_T.trainable_layers, ge=1, le=100_000)
+    optimizer_in_backward: bool = _T.optimizer_in_backward
+    offload_optimizer: bool = _T.offload_optimizer
+    offload_params: bool = _T.offload_params
+    shard_group: int = Field(default=_T.shard_group, ge=0, le=1_000_000)
+    context_parallel: int = Field(default=_T.context_parallel, ge=1, le=4096)
+    expert_parallel: int = Field(default=_T.expert_parallel, ge=1, le=4096)
+    virtual_pipeline: int = Field(default=_T.virtual_pipeline, ge=1, le=1024)
+    sequence_parallel: bool = _T.sequence_parallel
+    activation_offloading: bool = _T.activation_offloading
+    chunked_cross_entropy: bool = _T.chunked_cross_entropy
+    compile: bool = _T.compile
+    gpu: str | None = Field(default=_T.gpu, min_length=1, max_length=200)  # another GPU than [hardware]
+    deadline_hours: float | None = Field(default=_T.deadline_hours, gt=0, le=1e7)
+    internode_gbs: float = Field(default=_T.internode_gbs, gt=0, le=100_000)
+    max_gpus: int = Field(default=_T.max_gpus, ge=1, le=1_000_000)
+
+    @field_validator("lora_modules", mode="before")
+    @classmethod
+    def _modules_list(cls, value: Any) -> Any:
+        # TOML arrays arrive as lists; strict mode would refuse them for a tuple
+        return tuple(value) if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _layout(self) -> TrainingSection:
-        per_replica = self.tensor_parallel * self.pipeline_parallel
-        if self.gpus % per_replica:
+        per_replica = self.tensor_parallel * self.pipeline_parallel * self.context_parallel
+        if self.gpus is not None and self.gpus % per_replica:
             raise FieldProblem(
                 "gpus",
                 f"{self.gpus} GPUs do not split into replicas of tensor_parallel x pipeline_parallel"
-                f" = {per_replica}",
+                f" x context_parallel = {per_replica}",
             )
+        if self.method == "qlora" and self.precision in ("fp8", "fp4"):
+            raise FieldProblem("precision", "QLoRA computes in bf16 over 4-bit base weights: use mixed or bf16")
         return self
 
 
@@ -172,6 +213,35 @@ class CostsSection(_Section):
     kw_per_rack: float = Field(default=_C.kw_per_rack, gt=0, le=1e4)
     rack_units_per_rack: int = Field(default=_C.rack_units_per_rack, ge=1, le=1000)
     host_base_kw: float = Field(default=_C.host_base_kw, ge=0, le=1e3)
+    capex: float | None = Field(default=None, gt=0, le=1e9)  # owned: USD per GPU, with its server share
+    amortization_years: float | None = Field(default=None, gt=0, le=50)  # None: 3 years
+
+
+class FleetSection(_Section):
+    """The fleet this plan would run on (issue 11): a Prometheus server that scrapes dcgm-exporter
+    metrics (NVIDIA's exporter or `gpuplan exporter`). `lookback`: how far back hosts that stopped
+    reporting are still listed (a PromQL duration)."""
+
+    prometheus: str = Field(min_length=1, max_length=4096)
+    lookback: str = Field(default="1h", min_length=1, max_length=40)
+
+    @field_validator("prometheus")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        import re
+
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"must be the Prometheus base URL, e.g. http://127.0.0.1:9090, got {value!r}")
+        return value
+
+    @field_validator("lookback")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+            raise ValueError(f"must be a Prometheus duration such as 15m, 1h or 1h30m, got {value!r}")
+        return value
 
 
 class Session(_Section):
@@ -183,6 +253,7 @@ class Session(_Section):
     training: TrainingSection | None = None
     scenarios: ScenariosSection = ScenariosSection()
     costs: CostsSection = CostsSection()
+    fleet: FleetSection | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 
-from catalogs.files import app_dir, atomic_write_bytes, atomic_write_text
+from catalogs.files import Fingerprint, TextFileError, app_dir, atomic_write_bytes, atomic_write_text, clean_stale_temps, fingerprint
 from .io import dump_session, load_session, parse_session
 from .schema import Session
 
@@ -102,17 +102,43 @@ class SessionStore:
     def load(self, name: str) -> Session:
         return load_session(self.path(name))
 
-    def save(self, session: Session, name: str | None = None) -> Path:
+    def fingerprint(self, name: str) -> Fingerprint | None:
+        """What the stored session holds now (None if there is none): pass it back to `save` as
+        `expected` to refuse overwriting another instance's save."""
+        try:
+            return fingerprint(self.path(name))
+        except TextFileError:
+            return None
+
+    def save(self, session: Session, name: str | None = None, *, expected: Fingerprint | None | object = ...) -> Path:
         """Save atomically as `name` (default: the session's name), first keeping the previous
-        contents as a version. Saving identical contents adds no version."""
+        contents as a version. Saving identical contents adds no version. With `expected` (the
+        fingerprint when this editor loaded or last saved it; None: it did not exist), a
+        session changed since by someone else raises FileChangedError instead. Comments and
+        layout of a hand-edited stored file are kept (only changed values rewritten)."""
+        from .filesave import FileChangedError
+        from .roundtrip import update_text
+
         path = self.path(session.name if name is None else name)
-        data = dump_session(session).encode("utf-8")
         self.root.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(self.root, target=path.name)
         try:
             previous = path.read_bytes()
             previous_mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         except FileNotFoundError:
             previous = None
+        if expected is not ...:
+            now = None if previous is None else Fingerprint.of(previous)
+            unchanged = (expected is None and now is None) or (
+                isinstance(expected, Fingerprint) and expected.same_content(now)
+            )
+            if not unchanged and now is not None:
+                raise FileChangedError(path, now)
+        try:
+            base = previous.decode("utf-8-sig") if previous is not None else None
+        except UnicodeDecodeError:
+            base = None
+        data = (update_text(base, session) if base is not None else dump_session(session)).encode("utf-8")
         if previous == data:
             return path
         if previous is not None:

@@ -395,6 +395,12 @@ class GpuPlanApp(App[int]):
             self._update_header()
             self.request_plan()
 
+    def apply_session(self, session: Session) -> None:
+        """Replace the session by an edited one as a single edit (the Search tab's applied row):
+        the sidebar shows it and it is planned."""
+        self.sidebar.show_session(session.model_dump(mode="python"))
+        self._edit(session)
+
     def _update_header(self) -> None:
         if self.doc is None:
             return
@@ -477,6 +483,9 @@ class GpuPlanApp(App[int]):
             pane = self.pane(spec.widget_id)
             if pane is not None:
                 spec.on_plan(pane, plan, report)
+        from .widgets.fleet import sync_fleet_tab  # a Fleet tab while the session names a Prometheus
+
+        sync_fleet_tab(self.query_one(TabbedContent), message.session, plan)
         if not self._panes_mounted:
             self.call_after_refresh(self._mount_other_panes)
         if had_resolve_errors or self.planning.errors():

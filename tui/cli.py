@@ -18,6 +18,30 @@ from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "BadInput", "main", "plan_from_text", "run"]
 
 
+DEFAULT_RECORD_MAX_MB = 512.0  # ~18 hours of 8 GPUs at 10 Hz, compressed
+
+
+def _finite(text: str, what: str, low: float, high: float, unit: str = "") -> float:
+    """An argparse type: a finite number in [low, high]; otherwise argparse exits 2 saying why."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}{unit}, got {text}")
+    return value
+
+
+def _interval(text: str) -> float:
+    return _finite(text, "--interval", 0.01, 3600.0, " seconds")
+
+
+def _record_cap(text: str) -> float:
+    return _finite(text, "--record-max-mb", 0.02, 1_000_000.0, " MB")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gpuplan",
@@ -36,11 +60,17 @@ def _parser() -> argparse.ArgumentParser:
 
     wa = sub.add_parser("watch", help="monitor-first layout for long unattended watching")
     wa.add_argument("file", type=Path, nargs="?", help="a session file to watch beside the monitor (optional)")
-    wa.add_argument("--interval", type=float, default=1.0, help="seconds between GPU samples (default 1)")
+    wa.add_argument("--interval", type=_interval, default=1.0, help="seconds between GPU samples (default 1)")
     src = wa.add_mutually_exclusive_group()
     src.add_argument("--replay", type=Path, metavar="TRACE", help="play a recorded trace instead of NVML")
     src.add_argument("--simulate", type=int, metavar="N", help="N simulated GPUs instead of NVML")
-    wa.add_argument("--record", type=Path, metavar="TRACE", help="record the samples to a JSON-lines trace")
+    wa.add_argument("--metrics", metavar="ADDR", help="also serve the samples as Prometheus /metrics on HOST:PORT")
+    wa.add_argument("--allow-remote", action="store_true", help="allow a --metrics address other than loopback")
+    wa.add_argument("--record", type=Path, metavar="TRACE",
+                    help="record the samples to a gzip JSON-lines trace (.gz is added to the name if missing)")
+    wa.add_argument("--record-max-mb", type=_record_cap, default=DEFAULT_RECORD_MAX_MB, metavar="MB",
+                    help=f"cap on the trace: at half of it the file rotates to NAME.1.gz, so both stay"
+                         f" under MB (default {DEFAULT_RECORD_MAX_MB:g})")
     wa.add_argument("--no-mouse", action="store_true", help=argparse.SUPPRESS)
 
     pl = sub.add_parser("plan", help="print the plan for a session file (headless)")
@@ -60,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("path", type=Path, help="a config.json, or the folder that holds one")
     im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
     im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
+
+    from .fleet_cli import add_exporter_parser, add_fleet_parser
+
+    add_exporter_parser(sub)
+    add_fleet_parser(sub)
+    from .search_cli import add_parser as add_search_parser  # `gpuplan search` (tui/search_cli.py)
+
+    add_search_parser(sub)
     return p
 
 
@@ -92,13 +130,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.default:
         text, filename = default_session_text(), "<default session>"
     else:
+        from sessions.io import SessionError, read_session_file
+
         path: Path = args.file
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BadInput(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"{path}: cannot read: {exc}") from None
+        try:  # the app's reader too: BOM, size limit, non-regular files, line:col of bad bytes
+            text = read_session_file(path)
+        except SessionError as exc:
+            raise BadInput(str(exc)) from None
         filename = str(path)
     result = plan_from_text(text, filename)
     output = render(result, args.format)
@@ -178,6 +216,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
     file = getattr(args, "file", None)
     if file is not None and not file.exists() and command == "open":
         raise BadInput(f"{file}: no such file")
+    if file is not None and file.exists():
+        _refuse_non_regular(file)
     return run_app(
         session_path=file,
         watch_file=bool(getattr(args, "watch", False)) or (command == "watch" and file is not None),
@@ -187,7 +227,20 @@ def _cmd_app(args: argparse.Namespace) -> int:
         simulate=getattr(args, "simulate", None),
         record=getattr(args, "record", None),
         mouse=not args.no_mouse,
+        metrics=getattr(args, "metrics", None),
+        allow_remote=getattr(args, "allow_remote", False),
     )
+
+
+def _refuse_non_regular(path: Path) -> None:
+    """A FIFO, device or directory would block or make no sense as a session: refuse it before
+    the app starts (the readers refuse it too; this says so before the screen is taken)."""
+    import stat
+
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else "not a file"
+        raise BadInput(f"{path}: is {kind}, not a regular file: refusing to open it")
 
 
 def _version() -> str:
@@ -217,6 +270,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_plan(args)
         if args.command == "catalog":
             return _cmd_catalog(args)
+        if args.command in ("exporter", "fleet"):
+            from .fleet_cli import cmd_exporter, cmd_fleet
+
+            return cmd_exporter(args) if args.command == "exporter" else cmd_fleet(args)
+        if args.command == "search":
+            from .search_cli import SearchInputError, run_search
+
+            try:
+                return run_search(args)
+            except SearchInputError as exc:
+                raise BadInput(str(exc)) from exc
         return _cmd_app(args)
     except BadInput as exc:
         print(f"gpuplan: {exc}", file=sys.stderr)

@@ -129,7 +129,33 @@ NUMERIC_FIELDS: tuple[FieldSpec, ...] = (
 )
 
 ALL_FIELDS: tuple[FieldSpec, ...] = (MODEL, GPU, SERVER, WEIGHTS, KV_CACHE, ENGINE, *NUMERIC_FIELDS)
-BY_PATH: dict[str, FieldSpec] = {f.path: f for f in ALL_FIELDS}
+
+# The Training tab's own controls (tui/widgets/training.py); not in the sidebar. Choices repeat
+# engine.inputs' literals (a test keeps them equal).
+TRAINING_CHOICES: dict[str, tuple[str, ...]] = {
+    "training.method": ("full", "freeze", "lora", "dora", "qlora"),
+    "training.optimizer": ("adamw", "adamw8bit", "paged_adamw", "paged_adamw8bit", "adafactor", "sgd"),
+    "training.gradient_checkpointing": ("none", "selective", "full"),
+    "training.precision": ("mixed", "bf16", "fp8", "fp4"),
+}
+TRAINING_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("training.method", "Method", "choice", "full, freeze (top layers), LoRA, DoRA or QLoRA (4-bit base)."),
+    FieldSpec("training.optimizer", "Optimizer", "choice", "Optimizer states: AdamW 8 B/param, 8-bit 2 B, SGD 4 B."),
+    FieldSpec("training.gradient_checkpointing", "Recompute", "choice", "Activation checkpointing."),
+    FieldSpec("training.precision", "Precision", "choice", "mixed = bf16 + fp32 master weights."),
+    FieldSpec("training.zero_stage", "ZeRO", "int", "0-3: shard optimizer, + gradients, + weights (FSDP = 3)."),
+    FieldSpec("training.sequence_length", "Seq len", "int", "Tokens per sample (8k = 8,192).", tokens=True),
+    FieldSpec("training.micro_batch_size", "Micro-batch", "int", "Samples per GPU per forward/backward."),
+    FieldSpec("training.global_batch_size", "Global batch", "int", "Samples per optimizer step, all GPUs."),
+    FieldSpec("training.gpus", "GPUs", "int", "Blank: the fewest that fit (and meet the deadline).",
+              blank_ok=True, blank_means="auto"),
+    FieldSpec("training.lora_rank", "LoRA rank", "int", "Adapter rank r."),
+    FieldSpec("training.dataset_tokens", "Dataset tok", "float", "Tokens in the dataset (1e9, 500m)."),
+    FieldSpec("training.epochs", "Epochs", "float", "Passes over the dataset."),
+    FieldSpec("training.deadline_hours", "Deadline h", "float", "Finish within this many hours (with GPUs blank).",
+              blank_ok=True, blank_means="none"),
+)
+BY_PATH: dict[str, FieldSpec] = {f.path: f for f in (*ALL_FIELDS, *TRAINING_FIELDS)}
 # Where a problem reported on another key is shown (an inline model/GPU, a whole section).
 ALIASES: dict[str, str] = {
     "model.config": "model.catalog",

@@ -40,7 +40,7 @@ def _sizing(app: Any) -> Any:
 
 
 def _serving(app: Any) -> Any:
-    from .widgets.panes import ServingPane
+    from .widgets.serving import ServingPane  # the curve plot, figures and curve table (issue 13)
 
     return ServingPane(id="serving-pane")
 
@@ -84,6 +84,16 @@ def _sessions(app: Any) -> Any:
     return SessionsPane(lambda: app.store, id="sessions-pane")
 
 
+def _search(app: Any) -> Any:
+    from .widgets.search import SearchPane
+
+    return SearchPane(id="search-pane")
+
+
+def _search_plan(pane: Any, plan: Any, report: dict) -> None:
+    pane.set_plan(plan)
+
+
 PANES: tuple[PaneSpec, ...] = (
     PaneSpec("sizing", "Sizing", "sizing-pane", _sizing),
     PaneSpec("serving", "Serving", "serving-pane", _serving),
@@ -91,6 +101,7 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=None),
     PaneSpec("monitor", "Monitor", "monitor-pane", _monitor, on_plan=_monitor_plan, mounted=_monitor_mounted),
     PaneSpec("sessions", "Sessions", "sessions-pane", _sessions, on_plan=None),
+    PaneSpec("search", "Search", "search-pane", _search, on_plan=_search_plan),
 )
 
 BY_TAB: dict[str, PaneSpec] = {spec.tab: spec for spec in PANES}

@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from .report_training import WHAT_IF_HEADER, training_rows, what_if_rows
+
 if TYPE_CHECKING:  # the renderers only read a Plan; the app draws its first frame without the engine
     from engine.plan import Plan
 
@@ -130,47 +132,82 @@ def scenarios_section(r: dict[str, Any]) -> Section:
     ))
 
 
+def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The serving figures at the chosen batch (issue 13), label and value, for every format."""
+    inf = report["inference"]
+    ms = lambda v: f"{v:,.1f} ms"  # noqa: E731
+    tps = lambda v: f"{v:,.0f}"  # noqa: E731
+    usd = lambda v: f"${v:,.3f}"  # noqa: E731
+    sla = {True: "meets the SLA", False: "MISSES the SLA", None: "no SLA set"}[inf.get("meets_sla")]
+    rows = [
+        ("batch (requests in flight per replica)", f"{inf['batch']:,} ({sla})"),
+        ("binding constraint", BINDING_LABELS.get(inf.get("binding_constraint") or "", "n/a")),
+        ("time to first token (TTFT)", fmt(inf["ttft_ms"], ms)),
+        ("TPOT (inter-token latency)", fmt(inf["itl_ms"], ms)),
+        ("TPOT of a lone request", fmt(inf["itl_ms_bs1"], ms)),
+        ("end-to-end latency", fmt(inf.get("e2e_ms"), ms)),
+        ("tokens/s per user", fmt(inf.get("tokens_per_s_per_user"), lambda v: f"{v:,.1f}")),
+        ("output tokens/s per replica", fmt(inf.get("output_tokens_per_s"), tps)),
+        ("output tokens/s per GPU", fmt(inf.get("output_tokens_per_s_per_gpu"), tps)),
+        ("total tokens/s per GPU", fmt(inf.get("total_tokens_per_s_per_gpu"), tps)),
+        ("requests/s per replica", fmt(inf.get("requests_per_s"), lambda v: f"{v:,.2f}")),
+        ("replicas for the traffic (recommended)", fmt(inf.get("replicas"), lambda v: f"{v:,}")),
+        ("cost per replica-hour", fmt(inf.get("cost_per_replica_hour"), lambda v: f"${v:,.2f}")),
+        ("$ / M input tokens", fmt(inf.get("cost_per_million_input_tokens"), usd)),
+        ("$ / M output tokens", fmt(inf.get("cost_per_million_output_tokens"), usd)),
+    ]
+    return rows
+
+
+BINDING_LABELS = {"itl": "ITL SLA", "ttft": "TTFT SLA", "memory": "KV cache / max_num_seqs",
+                  "throughput": "peak throughput", "pinned": "pinned batch"}
+CURVE_HEADER = ("batch", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU")
+
+
+def curve_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [(f"{c['batch']:,}", fmt(c["ttft_ms"], lambda v: f"{v:,.0f}"), fmt(c["itl_ms"], lambda v: f"{v:,.1f}"),
+             fmt(c["tokens_per_s_per_user"], lambda v: f"{v:,.1f}"),
+             fmt(c["output_tokens_per_s_per_gpu"], lambda v: f"{v:,.0f}"))
+            for c in report["inference"].get("curve", [])]
+
+
 def serving_section(r: dict[str, Any]) -> Section:
+    """The serving figures at the chosen batch (issue 13), with what binds in words."""
     inf = r["inference"]
-    title = "Serving speed (estimate, per replica)"
+    title = "Serving speed (estimate, per replica, closed loop at the chosen batch)"
     if not inf["known"]:
         return Section("inference", title, notes=(("serving speed", f"unknown: {inf['reason'] or 'no estimate'}"),))
-    ms = lambda v: f"{v:,.1f} ms"  # noqa: E731
-    sla = {True: "meets the SLA", False: "misses the SLA", None: "no SLA"}[inf.get("meets_sla")]
-    return Section("inference", title, rows=(
-        ("time to first token", fmt(inf["ttft_ms"], lambda v: f"{v:,.0f} ms")),
-        ("inter-token latency, batch 1", fmt(inf["itl_ms_bs1"], ms)),
-        (f"inter-token latency, batch {inf['batch']}", fmt(inf["itl_ms"], ms)),
-        ("output tokens/s per replica", fmt(inf["tokens_per_s_replica"], lambda v: f"{v:,.0f}")),
-        ("requests/s per replica", fmt(inf.get("requests_per_s_replica"), lambda v: f"{v:,.2f}")),
-        ("SLA", sla),
-    ))
+    notes = (("why", inf["binding_reason"]),) if inf.get("binding_reason") else ()
+    return Section("inference", title, rows=tuple(serving_rows(r)), notes=notes)
 
 
-# (label, key in the training dict, formatter); a key the plan does not carry is left out
-TRAINING_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("method", "method", str),
-    ("trainable parameters", "trainable_params", lambda v: f"{v:,}"),
-    ("weights", "weights_gib", lambda v: f"{v:,.2f} GiB"),
-    ("gradients", "gradients_gib", lambda v: f"{v:,.2f} GiB"),
-    ("optimizer states", "optimizer_gib", lambda v: f"{v:,.2f} GiB"),
-    ("activations", "activations_gib", lambda v: f"{v:,.2f} GiB"),
-    ("overhead", "overhead_gib", lambda v: f"{v:,.2f} GiB"),
-    ("total per GPU", "total_gib", lambda v: f"{v:,.2f} GiB"),
-    ("data parallel", "data_parallel", str),
-    ("duration", "hours", lambda v: f"{v:,.1f} h"),
-    ("GPU hours", "gpu_hours", lambda v: f"{v:,.0f}"),
-    ("cost", "cost", lambda v: f"${v:,.0f}"),
-)
+def serving_curve_section(r: dict[str, Any]) -> Section | None:
+    """The curve, one row per batch: TTFT, TPOT, tokens/s per user, output tokens/s per GPU."""
+    inf = r["inference"]
+    if not inf["known"] or not inf.get("curve"):
+        return None
+    rows = tuple((f"batch {row[0]}", row[1:]) for row in curve_rows(r))
+    return Section("inference", "Serving curve", grid=Grid(CURVE_HEADER[1:], rows))
 
 
 def training_section(r: dict[str, Any]) -> Section | None:
+    """The run: GPUs, memory per GPU at the peak and its breakdown, limits, speed, duration, cost
+    (rows from tui/report_training.py, shared with the Training tab)."""
     tr = r.get("training")
     if not tr:
         return None
-    rows = tuple((label, fmt(tr[key], f)) for label, key, f in TRAINING_ROWS if key in tr)
     fits = "FITS" if tr.get("fits") else f"DOES NOT FIT: {tr.get('reason') or 'see warnings'}"
-    return Section("training", "Training (estimate, per GPU)", rows=rows, notes=(("verdict", fits),))
+    return Section("training", "Training (estimate, per GPU)", rows=tuple(training_rows(tr)),
+                   notes=(("verdict", fits),))
+
+
+def training_what_if_section(r: dict[str, Any]) -> Section | None:
+    """The same run under full / LoRA / QLoRA and ZeRO 0-3: fitting rows first, by cost."""
+    tr = r.get("training")
+    if not tr or not tr.get("what_if"):
+        return None
+    rows = tuple((f"{w[0]} {w[1]}", w[2:]) for w in what_if_rows(tr))
+    return Section("training", "Training what-if", grid=Grid(WHAT_IF_HEADER[2:], rows))
 
 
 def warnings_section(r: dict[str, Any]) -> Section | None:
@@ -184,7 +221,9 @@ SECTION_BUILDERS: list[Callable[[dict[str, Any]], Section | None]] = [
     memory_section,
     scenarios_section,
     serving_section,
+    serving_curve_section,
     training_section,
+    training_what_if_section,
     warnings_section,
 ]
 

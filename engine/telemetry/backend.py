@@ -17,6 +17,7 @@ def create_backend(
     replay: str | PathLike[str] | None = None,
     record: str | PathLike[str] | None = None,
     loop: bool = True,
+    record_max_mb: float | None = None,
 ) -> GpuBackend:
     """The backend `gpuplan watch` / the Monitor tab use: `--simulate N`, `--replay FILE`, else NVML.
 
@@ -42,5 +43,6 @@ def create_backend(
     if record is not None:
         from engine.telemetry.replay import RecordingBackend, TraceWriter
 
-        backend = RecordingBackend(backend, TraceWriter(record))
+        max_bytes = None if record_max_mb is None else int(record_max_mb * (1 << 20))
+        backend = RecordingBackend(backend, TraceWriter(record, max_bytes=max_bytes))
     return backend

@@ -1,14 +1,17 @@
 """"Fits here": can this host's GPUs take the plan right now, and if not, exactly why.
 
 Free memory (as NVML reports it now) is compared with the plan's per-GPU need; the GPUs that
-qualify are grouped into tensor-parallel groups. GiB = 2**30 bytes. Lost/erroring GPUs and GPUs
-whose free memory is N/A never count.
+qualify are grouped into tensor-parallel groups. GiB = 2**30 bytes. Lost/erroring GPUs, GPUs
+whose free memory is N/A and unhealthy GPUs (critical alerts: uncorrected ECC, a failed row remap,
+a critical Xid) never count; each is listed with the reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
+from engine.telemetry.health import evaluate, unhealthy_gpus
 from engine.telemetry.samples import GpuSample, HostSample
 
 GIB = 1 << 30
@@ -44,8 +47,13 @@ class FitVerdict:
         return len(self.groups)
 
 
-def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample) -> FitVerdict:
-    """Which GPUs can take a plan needing `per_gpu_need_bytes` on each of `tensor_parallel` GPUs."""
+def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample,
+              unhealthy: Mapping[int, str] | None = None) -> FitVerdict:
+    """Which GPUs can take a plan needing `per_gpu_need_bytes` on each of `tensor_parallel` GPUs.
+
+    `unhealthy`: GPU index -> reason (health.unhealthy_gpus over the alert book's unhealthy
+    alerts, so an Xid seen once keeps counting until acknowledged); by default the critical
+    conditions this one sample shows."""
     if tensor_parallel < 1:
         raise ValueError("tensor_parallel must be >= 1")
     if per_gpu_need_bytes < 0:
@@ -63,7 +71,9 @@ def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample)
         why = sample.error or "no NVIDIA GPU on this host"
         return verdict(False, f"no GPU seen: {why}")
 
-    fits_list = tuple(_gpu_fit(g, need) for g in sorted(sample.gpus, key=lambda g: g.index))
+    if unhealthy is None:
+        unhealthy = unhealthy_gpus(evaluate(sample))
+    fits_list = tuple(_gpu_fit(g, need, unhealthy.get(g.index)) for g in sorted(sample.gpus, key=lambda g: g.index))
     eligible = tuple(f.index for f in fits_list if f.eligible)
     n_groups = len(eligible) // tp
     groups = tuple(eligible[k * tp:(k + 1) * tp] for k in range(n_groups))
@@ -78,6 +88,11 @@ def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample)
                 f"fits now: {n_groups} group{'s' if n_groups > 1 else ''} of {tp} GPUs with {gib(need)} "
                 f"free each (GPU {where})"
             )
+        # never silently: the GPUs that do not count because they are failing or unhealthy
+        left_out = [f"GPU {f.index} {f.note}" for f in fits_list
+                    if f.note in ("lost", "not responding") or f.note.startswith("unhealthy")]
+        if left_out:
+            text += "; not counted: " + ", ".join(left_out)
         return verdict(True, text, fits_list, eligible, groups)
 
     if tp > len(sample.gpus):
@@ -104,10 +119,12 @@ def fits_here(per_gpu_need_bytes: int, tensor_parallel: int, sample: HostSample)
     return verdict(False, reason, fits_list, eligible)
 
 
-def _gpu_fit(g: GpuSample, need: int) -> GpuFit:
+def _gpu_fit(g: GpuSample, need: int, unhealthy: str | None = None) -> GpuFit:
     if g.state != "ok":
-        return GpuFit(g.index, None, g.memory_total_bytes, False, g.state)
+        return GpuFit(g.index, None, g.memory_total_bytes, False, "lost" if g.state == "lost" else "not responding")
     free = g.memory_free_bytes
+    if unhealthy:
+        return GpuFit(g.index, free, g.memory_total_bytes, False, f"unhealthy: {unhealthy}")
     if free is None:
         return GpuFit(g.index, None, g.memory_total_bytes, False, "free memory N/A")
     return GpuFit(g.index, free, g.memory_total_bytes, free >= need, f"{gib(free)} free")

@@ -138,8 +138,11 @@ def _gpu_alerts(g: GpuSample, t: float, th: HealthThresholds) -> list[Alert]:
                 add(RULE_XID, "warn", ev.xid, f"{label}: Xid {ev.xid}, {desc}")
 
     if g.state != "ok":
-        what = {"lost": "is lost", "error": "is not responding", "backoff": "is not responding (backed off)"}
-        add(RULE_GPU_LOST, "critical", g.state, f"{label} {what.get(g.state, g.state)}: {g.error or 'no detail'}")
+        # lost stays lost (and critical) while NVML backs off from it: the retry countdown is a
+        # detail of the row, not part of the alert (old traces say "backoff": not responding)
+        what = {"lost": "is lost", "error": "is not responding", "backoff": "is not responding"}
+        add(RULE_GPU_LOST, "critical", g.state,
+            f"{label} {what.get(g.state, g.state)}: {g.error or 'no detail'}")
         return out
 
     slowdown = g.temp_slowdown_c if g.temp_slowdown_c is not None else th.temp_fallback_slowdown_c
@@ -194,7 +197,7 @@ def _gpu_alerts(g: GpuSample, t: float, th: HealthThresholds) -> list[Alert]:
             f"{label}: a page retirement is pending, reset the GPU or reload the driver to apply it",
         )
 
-    frac = g.memory_used_fraction
+    frac = g.memory_usable_fraction
     if frac is not None and frac > th.memory_warn_fraction:
         add(
             RULE_MEMORY_HIGH,
@@ -205,12 +208,75 @@ def _gpu_alerts(g: GpuSample, t: float, th: HealthThresholds) -> list[Alert]:
     return out
 
 
+def _host_event_alerts(sample: HostSample, th: HealthThresholds) -> list[Alert]:
+    """Events NVML could not place on a GPU (e.g. the Xid 79 of a GPU that just fell off the
+    bus, whose handle NVML no longer resolves): host-level alerts, never dropped."""
+    out: list[Alert] = []
+    for ev in sample.host_events:
+        where = "a GPU NVML could not identify" + (f" ({ev.note})" if ev.note else "")
+        if ev.kind == "double_bit_ecc":
+            rule, severity, value, text = RULE_ECC_DBE_EVENT, "critical", "dbe", f"double-bit ECC error event on {where}"
+        elif ev.xid is not None:
+            desc = XID_DESCRIPTIONS.get(ev.xid, "see NVIDIA's Xid catalog")
+            critical = ev.xid in th.critical_xids
+            if not critical and not th.warn_other_xids:
+                continue
+            rule, severity = (RULE_XID_CRITICAL, "critical") if critical else (RULE_XID, "warn")
+            value, text = ev.xid, f"Xid {ev.xid} on {where}: {desc}"
+        else:
+            continue
+        if rule not in th.disabled_rules:
+            out.append(Alert(ev.timestamp, None, None, rule, severity, value, f"host: {text}"))  # type: ignore[arg-type]
+    return out
+
+
 def evaluate(sample: HostSample, thresholds: HealthThresholds = DEFAULT_THRESHOLDS) -> list[Alert]:
-    """Alerts that this one sample shows, in GPU order. Pure."""
+    """Alerts that this one sample shows, in GPU order, then the host-level ones. Pure."""
     out: list[Alert] = []
     for g in sample.gpus:
         out.extend(_gpu_alerts(g, sample.timestamp, thresholds))
+    out.extend(_host_event_alerts(sample, thresholds))
     return out
+
+
+# Short words for a rule, for a card header or a "fits here" reason.
+RULE_SHORT: dict[str, str] = {
+    RULE_GPU_LOST: "not answering",
+    RULE_TEMP_NEAR_SLOWDOWN: "hot",
+    RULE_TEMP_SLOWDOWN: "at slowdown temperature",
+    RULE_HW_SLOWDOWN: "HW slowdown",
+    RULE_THERMAL_THROTTLE: "thermal throttling",
+    RULE_POWER_BRAKE: "power brake",
+    RULE_ECC_UNCORRECTED: "uncorrected ECC errors",
+    RULE_REMAP_FAILURE: "row remapping failed",
+    RULE_REMAP_PENDING: "row remap pending",
+    RULE_PAGE_RETIREMENT_PENDING: "page retirement pending",
+    RULE_XID_CRITICAL: "Xid",
+    RULE_XID: "Xid",
+    RULE_ECC_DBE_EVENT: "double-bit ECC event",
+    RULE_MEMORY_HIGH: "memory nearly full",
+}
+
+
+def alert_reason(a: Alert) -> str:
+    """'Xid 48', 'uncorrected ECC errors', ...: what is wrong, in a few words."""
+    if a.rule in (RULE_XID_CRITICAL, RULE_XID):
+        return f"Xid {a.value}"
+    return RULE_SHORT.get(a.rule, a.rule)
+
+
+def unhealthy_gpus(alerts: Sequence[Alert]) -> dict[int, str]:
+    """GPU index -> why it is unhealthy (its critical alerts in words), for "fits here" and the
+    card state. Pure: takes what `evaluate()` or `AlertBook.unhealthy_alerts()` gives."""
+    out: dict[int, list[str]] = {}
+    for a in alerts:
+        if a.severity != "critical" or a.gpu_index is None:
+            continue
+        words = out.setdefault(a.gpu_index, [])
+        reason = alert_reason(a)
+        if reason not in words:
+            words.append(reason)
+    return {i: ", ".join(w) for i, w in out.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +413,21 @@ class AlertBook:
             items = [e for e in self._entries.values() if e.active]
         items.sort(key=lambda e: (e.severity != "critical", -e.last_time, -e.id))
         return items
+
+    def unhealthy_alerts(self) -> list[Alert]:
+        """Critical alerts that make a GPU unfit for work now: conditions present in the latest
+        sample (acknowledged or not: acknowledging does not repair a GPU) and critical events
+        (Xid 48, a double-bit ECC error) until someone acknowledges them."""
+        with self._lock:
+            entries = list(self._entries.values())
+        out = []
+        for e in entries:
+            if e.severity != "critical" or e.resolved:
+                continue
+            if e.rule in EVENT_RULES and e.acknowledged:
+                continue
+            out.append(e.alert)
+        return out
 
     def history(self) -> list[AlertEntry]:
         """Every kept entry, newest first (bounded by max_history)."""

@@ -1,43 +1,84 @@
 """Bounded per-GPU history of utilisation, memory, temperature and power for sparklines.
 
-Ring buffers (deque with maxlen): O(1) append, never more than `capacity` points per GPU, so a
-watch running for days stays at a fixed size. A GPU that is lost records a gap (None).
+Ring buffers: O(1) append, never more than `capacity` points per GPU, so a watch running for days
+stays at a fixed size. Each ring is one preallocated array of C doubles (8 bytes a point, NaN for
+a gap) rather than a deque of Python floats (~32 bytes a point, allocated as it fills): at 10 Hz
+the 10-minute window is 6,000 points x 5 series per GPU, which as floats grew RSS by ~13 MB over
+the first ten minutes of an 8-GPU watch (issue 10, soak). A GPU that is lost records a gap (None).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
+from collections.abc import Iterator
 
 from engine.telemetry.samples import GpuSample, HostSample
 
-METRICS: tuple[str, ...] = ("gpu_util_pct", "memory_used_pct", "temperature_c", "power_w")
+METRICS: tuple[str, ...] = (
+    "gpu_util_pct", "memory_used_pct", "temperature_c", "power_w", "mem_util_pct", "sm_clock_mhz", "mem_clock_mhz",
+)
+HOST_METRICS: tuple[str, ...] = ("cpu_pct", "mem_pct", "swap_pct", "load_1")
 
 DEFAULT_WINDOW_S = 600.0
 
 
+class Ring:
+    """A fixed-size ring of floats (None stored as NaN), oldest first when iterated."""
+
+    __slots__ = ("_data", "_start", "_len", "_none")
+
+    def __init__(self, capacity: int, none_as_nan: bool = True) -> None:
+        self._data = array("d", bytes(8 * capacity))  # allocated once, up front
+        self._start = 0
+        self._len = 0
+        self._none = none_as_nan
+
+    def append(self, value: float | None) -> None:
+        cap = len(self._data)
+        v = math.nan if value is None else float(value)
+        if self._len < cap:
+            self._data[(self._start + self._len) % cap] = v
+            self._len += 1
+        else:
+            self._data[self._start] = v
+            self._start = (self._start + 1) % cap
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[float | None]:
+        cap, start, data = len(self._data), self._start, self._data
+        end = start + self._len
+        values = list(data[start:min(end, cap)]) + (list(data[: end - cap]) if end > cap else [])
+        if self._none:
+            return iter([None if v != v else v for v in values])
+        return iter(values)
+
+
 class GpuHistory:
-    __slots__ = ("uuid", "times", "gpu_util_pct", "memory_used_pct", "temperature_c", "power_w")
+    __slots__ = ("uuid", "times") + METRICS
 
     def __init__(self, capacity: int, uuid: str | None) -> None:
         self.uuid = uuid
-        self.times: deque[float] = deque(maxlen=capacity)
-        self.gpu_util_pct: deque[float | None] = deque(maxlen=capacity)
-        self.memory_used_pct: deque[float | None] = deque(maxlen=capacity)
-        self.temperature_c: deque[float | None] = deque(maxlen=capacity)
-        self.power_w: deque[float | None] = deque(maxlen=capacity)
+        self.times = Ring(capacity, none_as_nan=False)
+        for m in METRICS:
+            setattr(self, m, Ring(capacity))
 
     def append(self, t: float, g: GpuSample) -> None:
         self.times.append(t)
         if g.state != "ok":
-            for d in (self.gpu_util_pct, self.memory_used_pct, self.temperature_c, self.power_w):
-                d.append(None)
+            for m in METRICS:
+                getattr(self, m).append(None)
             return
         frac = g.memory_used_fraction
         self.gpu_util_pct.append(None if g.gpu_util_pct is None else float(g.gpu_util_pct))
         self.memory_used_pct.append(None if frac is None else frac * 100.0)
         self.temperature_c.append(None if g.temperature_c is None else float(g.temperature_c))
         self.power_w.append(g.power_w)
+        self.mem_util_pct.append(None if g.mem_util_pct is None else float(g.mem_util_pct))
+        self.sm_clock_mhz.append(None if g.sm_clock_mhz is None else float(g.sm_clock_mhz))
+        self.mem_clock_mhz.append(None if g.mem_clock_mhz is None else float(g.mem_clock_mhz))
 
     def __len__(self) -> int:
         return len(self.times)
@@ -51,6 +92,28 @@ class History:
             raise ValueError("window_s and interval_s must be > 0")
         self.capacity = max(1, math.ceil(window_s / interval_s))
         self._gpus: dict[int, GpuHistory] = {}
+        # the host panel's history (CPU, RAM, swap, load); a gap (None) where a sample had none
+        self._host: dict[str, Ring] = {m: Ring(self.capacity) for m in HOST_METRICS}
+
+    def append_host(self, sample: HostSample) -> None:
+        h = sample.host
+        values = {
+            "cpu_pct": None if h is None else h.cpu_pct,
+            "mem_pct": None if h is None else h.mem_pct,
+            "swap_pct": None if h is None else h.swap_pct,
+            "load_1": None if h is None else h.load_1,
+        }
+        for m, v in values.items():
+            self._host[m].append(v)
+
+    def host_series(self, metric: str) -> list[float | None]:
+        if metric not in HOST_METRICS:
+            raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
+        return list(self._host[metric])
+
+    @property
+    def host_points(self) -> int:
+        return len(self._host["cpu_pct"])
 
     def append(self, sample: HostSample) -> None:
         t = sample.timestamp
@@ -86,3 +149,4 @@ class History:
 
     def clear(self) -> None:
         self._gpus.clear()
+        self._host = {m: Ring(self.capacity) for m in HOST_METRICS}

@@ -13,6 +13,7 @@ function is looked up on the module at call time (by name), which is also how th
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import math
 import os
@@ -22,12 +23,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from types import ModuleType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Hashable, Mapping
 
 from engine.telemetry.samples import (
+    COMPUTE_MODES,
     GpuProcess,
     GpuSample,
     HostSample,
+    HostStats,
     XidEvent,
     decode_clock_event_reasons,
     format_cuda_version,
@@ -63,6 +66,23 @@ _MIG_ENABLE = 1  # NVML_DEVICE_MIG_ENABLE
 # nvml.h event types (nvmlEventType*)
 _EVENT_DOUBLE_BIT_ECC = 0x0000000000000002  # nvmlEventTypeDoubleBitEccError
 _EVENT_XID_CRITICAL = 0x0000000000000008  # nvmlEventTypeXidCriticalError
+
+
+def handle_key(handle: Any) -> Hashable:
+    """What identifies a device handle. pynvml hands out a new ctypes pointer object per call
+    (nvmlDeviceGetHandleByIndex, the `device` of an event), so two handles of one GPU are equal
+    only by the address they hold, never by identity."""
+    if handle is None:
+        return None
+    try:
+        return ("ptr", ctypes.cast(handle, ctypes.c_void_p).value)
+    except (TypeError, ctypes.ArgumentError):
+        pass
+    try:
+        hash(handle)
+    except TypeError:
+        return ("id", id(handle))
+    return ("obj", handle)
 
 
 def _nvml_error_code(exc: BaseException) -> int | None:
@@ -110,6 +130,13 @@ def read_proc_info(pid: int, proc_root: str = "/proc") -> tuple[str | None, str 
     return user, command
 
 
+def _describe_handle(device: Any) -> str:
+    key = handle_key(device)
+    if isinstance(key, tuple) and key[0] == "ptr" and key[1] is not None:
+        return f"0x{key[1]:x}"
+    return "N/A" if device is None else type(device).__name__
+
+
 def _text(v: Any) -> str | None:
     if v is None:
         return None
@@ -143,8 +170,8 @@ class _Slow:
     processes: tuple[GpuProcess, ...] | None = None
     mig_mode: bool | None = None
     mig_instances: int | None = None
-    ecc_corrected_aggregate: int | None = None
-    ecc_uncorrected_aggregate: int | None = None
+    persistence_mode: bool | None = None
+    compute_mode: str | None = None
     retired_pages_sbe: int | None = None
     retired_pages_dbe: int | None = None
     retired_pages_pending: bool | None = None
@@ -158,13 +185,14 @@ class _Breaker:
     """Circuit breaker of one device: after `threshold` consecutive failures stop querying it
     until `open_until` (cooldown doubles on each re-trip, capped)."""
 
-    __slots__ = ("failures", "trips", "open_until", "last_error")
+    __slots__ = ("failures", "trips", "open_until", "last_error", "last_state")
 
     def __init__(self) -> None:
         self.failures = 0
         self.trips = 0
         self.open_until: float | None = None
         self.last_error = ""
+        self.last_state = "error"  # what the device was when it last failed: lost or error
 
 
 class NvmlEventWatcher:
@@ -185,6 +213,8 @@ class NvmlEventWatcher:
     ) -> None:
         self._nv = nv
         self._handles = dict(handles)
+        # built once, while every GPU answers: a lost GPU's handle still maps to its index
+        self._index_by_key = {handle_key(h): i for i, h in self._handles.items()}
         self._timeout_ms = timeout_ms
         self._wallclock = wallclock
         self._events: deque[XidEvent] = deque(maxlen=maxlen)
@@ -249,21 +279,25 @@ class NvmlEventWatcher:
         etype = int(getattr(data, "eventType", 0))
         xid_bit = getattr(nv, "nvmlEventTypeXidCriticalError", _EVENT_XID_CRITICAL)
         dbe_bit = getattr(nv, "nvmlEventTypeDoubleBitEccError", _EVENT_DOUBLE_BIT_ECC)
-        index = self._index_of(getattr(data, "device", None))
+        device = getattr(data, "device", None)
+        index = self._index_of(device)
+        note = None if index >= 0 else f"device handle {_describe_handle(device)} matched none of the GPUs"
         now = self._wallclock()
         if etype & xid_bit:
             # nvmlEventData_t.eventData holds the Xid for nvmlEventTypeXidCriticalError
-            self._events.append(XidEvent(now, index, "xid", int(getattr(data, "eventData", 0))))
+            self._events.append(XidEvent(now, index, "xid", int(getattr(data, "eventData", 0)), note))
         elif etype & dbe_bit:
-            self._events.append(XidEvent(now, index, "double_bit_ecc", None))
+            self._events.append(XidEvent(now, index, "double_bit_ecc", None, note))
 
     def _index_of(self, device: Any) -> int:
-        for index, handle in self._handles.items():
-            if handle is device:
-                return index
+        """The GPU index of an event's device: by handle value (the map built at start, which
+        still knows a GPU that is lost now), else asking NVML; -1 when neither knows it."""
+        index = self._index_by_key.get(handle_key(device))
+        if index is not None:
+            return index
         try:
             return int(self._nv.nvmlDeviceGetIndex(device))
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - e.g. the GPU is lost: the event is kept, unplaced
             return -1
 
     def drain(self) -> list[XidEvent]:
@@ -311,8 +345,12 @@ class NvmlBackend:
         event_timeout_ms: int = 500,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
-        process_info: Callable[[int], tuple[str | None, str | None]] = read_proc_info,
+        process_info: Callable[[int], Any] | None = None,
+        host_stats: Callable[[], HostStats | None] | None = None,
     ) -> None:
+        """`process_info(pid)`: what the host knows of a PID (a procinfo.ProcInfo, a (user,
+        command) pair, or None when this PID namespace cannot see it); `host_stats()`: CPU, RAM,
+        swap and load. Both default to psutil (engine/telemetry/procinfo.py)."""
         if slow_every < 1 or breaker_failures < 1:
             raise ValueError("slow_every and breaker_failures must be >= 1")
         self._slow_every = slow_every
@@ -324,7 +362,15 @@ class NvmlBackend:
         self._event_timeout_ms = event_timeout_ms
         self._clock = clock
         self._wallclock = wallclock
+        if process_info is None or host_stats is None:
+            from engine.telemetry.procinfo import ProcessInspector
+
+            inspector = ProcessInspector()
+            process_info = process_info or inspector.info
+            host_stats = host_stats or inspector.host_stats
         self._process_info = process_info
+        self._host_stats = host_stats
+        self._proc_util_since: dict[int, int] = {}
         self._lock = threading.Lock()
         self._nv: Any = None
         self._initialized = False
@@ -506,19 +552,25 @@ class NvmlBackend:
         with self._lock:
             self._open_locked()
             now = self._wallclock()
+            host = self._read_host()
             if not self._initialized:
                 return HostSample(
                     timestamp=now,
                     hostname=self._hostname,
                     backend=self.name,
                     error=self._init_error,
+                    host=host,
                 )
             slow = self._tick % self._slow_every == 0
             self._tick += 1
             events: dict[int, list[XidEvent]] = {}
+            unplaced: list[XidEvent] = []
             if self._watcher is not None:
                 for ev in self._watcher.drain():
-                    events.setdefault(ev.gpu_index, []).append(ev)
+                    if 0 <= ev.gpu_index < self._count:
+                        events.setdefault(ev.gpu_index, []).append(ev)
+                    else:  # never dropped: the health rules raise it as a host-level alert
+                        unplaced.append(ev)
             gpus = tuple(
                 self._sample_device(i, slow, tuple(events.get(i, ()))) for i in range(self._count)
             )
@@ -531,18 +583,25 @@ class NvmlBackend:
                 driver_version=self._driver,
                 cuda_version=self._cuda,
                 nvml_version=self._nvml_version,
+                host=host,
+                host_events=tuple(unplaced),
             )
+
+    def _read_host(self) -> HostStats | None:
+        try:
+            return self._host_stats()
+        except Exception as e:  # noqa: BLE001 - host figures are optional
+            self._log_missing("host_stats", describe_error(e))
+            return None
 
     def _sample_device(self, i: int, slow: bool, events: tuple[XidEvent, ...]) -> GpuSample:
         br = self._breakers.setdefault(i, _Breaker())
         now = self._clock()
         if br.open_until is not None and now < br.open_until:
+            # still what it was (lost stays lost, and critical); the backoff is a detail
             return self._failed_row(
-                i,
-                "backoff",
-                f"{br.last_error}; {br.failures} consecutive failures, "
-                f"retry in {math.ceil(br.open_until - now)} s",
-                events,
+                i, br.last_state, br.last_error, events, failures=br.failures,
+                retry_in_s=math.ceil(br.open_until - now),
             )
         try:
             row = self._read_device(i, slow or i not in self._slow)
@@ -552,17 +611,20 @@ class NvmlBackend:
             state = "lost" if lost else "error"
             message = describe_error(e)
             br.last_error = message
+            br.last_state = state
             self._handles.pop(i, None)
             self._slow.pop(i, None)
+            retry: int | None = None
             if br.failures >= self._breaker_failures:
                 cooldown = min(self._cooldown_s * (2**br.trips), self._cooldown_max_s)
                 br.trips += 1
                 br.open_until = now + cooldown
-                state = "backoff"
-                message = f"{message}; backing off {cooldown:.0f} s after {br.failures} consecutive failures"
-            if br.failures == 1 or state == "backoff":
+                retry = math.ceil(cooldown)
+                log.warning("GPU %d %s: %s; backing off %.0f s after %d consecutive failures",
+                            i, state, message, cooldown, br.failures)
+            elif br.failures == 1:
                 log.warning("GPU %d %s: %s", i, state, message)
-            return self._failed_row(i, state, message, events)
+            return self._failed_row(i, state, message, events, failures=br.failures, retry_in_s=retry)
         if br.failures:
             log.info("GPU %d recovered after %d failures", i, br.failures)
             br.failures = 0
@@ -570,7 +632,8 @@ class NvmlBackend:
             br.open_until = None
         return replace(row, xid_events=events) if events else row
 
-    def _failed_row(self, i: int, state: Any, message: str, events: tuple[XidEvent, ...]) -> GpuSample:
+    def _failed_row(self, i: int, state: Any, message: str, events: tuple[XidEvent, ...], *,
+                    failures: int | None = None, retry_in_s: int | None = None) -> GpuSample:
         st = self._static.get(i, _Static())
         return GpuSample(
             index=i,
@@ -579,6 +642,8 @@ class NvmlBackend:
             bus_id=st.bus_id,
             state=state,
             error=message,
+            failures=failures,
+            retry_in_s=retry_in_s,
             xid_events=events,
         )
 
@@ -645,8 +710,16 @@ class NvmlBackend:
         pstate = q("nvmlDeviceGetPerformanceState", h)
         enc = q("nvmlDeviceGetEncoderUtilization", h)  # [util, sampling period us]
         dec = q("nvmlDeviceGetDecoderUtilization", h)
+        # the four ECC counters together, every sample: read at different cadences the total
+        # (aggregate) could show below its part (volatile)
+        ecc = {
+            (kind, where): q("nvmlDeviceGetTotalEccErrors", h, kind, where)
+            for kind in (nv.NVML_MEMORY_ERROR_TYPE_CORRECTED, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED)
+            for where in (nv.NVML_VOLATILE_ECC, nv.NVML_AGGREGATE_ECC)
+        }
+        corr, unc = nv.NVML_MEMORY_ERROR_TYPE_CORRECTED, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
         if slow:
-            self._slow[i] = self._read_slow(h)
+            self._slow[i] = self._read_slow(i, h)
         sl = self._slow.get(i, _Slow())
         return GpuSample(
             index=i,
@@ -673,14 +746,10 @@ class NvmlBackend:
             fan_pct=q("nvmlDeviceGetFanSpeed", h),
             pstate=None if pstate is None or pstate == _PSTATE_UNKNOWN else int(pstate),
             clock_event_reasons=decode_clock_event_reasons(mask),
-            ecc_corrected_volatile=q(
-                "nvmlDeviceGetTotalEccErrors", h, nv.NVML_MEMORY_ERROR_TYPE_CORRECTED, nv.NVML_VOLATILE_ECC
-            ),
-            ecc_uncorrected_volatile=q(
-                "nvmlDeviceGetTotalEccErrors", h, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nv.NVML_VOLATILE_ECC
-            ),
-            ecc_corrected_aggregate=sl.ecc_corrected_aggregate,
-            ecc_uncorrected_aggregate=sl.ecc_uncorrected_aggregate,
+            ecc_corrected_volatile=ecc[(corr, nv.NVML_VOLATILE_ECC)],
+            ecc_uncorrected_volatile=ecc[(unc, nv.NVML_VOLATILE_ECC)],
+            ecc_corrected_aggregate=ecc[(corr, nv.NVML_AGGREGATE_ECC)],
+            ecc_uncorrected_aggregate=ecc[(unc, nv.NVML_AGGREGATE_ECC)],
             retired_pages_sbe=sl.retired_pages_sbe,
             retired_pages_dbe=sl.retired_pages_dbe,
             retired_pages_pending=sl.retired_pages_pending,
@@ -698,10 +767,12 @@ class NvmlBackend:
             decoder_util_pct=None if dec is None else int(dec[0]),
             mig_mode=sl.mig_mode,
             mig_instances=sl.mig_instances,
+            persistence_mode=sl.persistence_mode,
+            compute_mode=sl.compute_mode,
             processes=sl.processes,
         )
 
-    def _read_slow(self, h: Any) -> _Slow:
+    def _read_slow(self, i: int, h: Any) -> _Slow:
         """Queries that are slow (nvmlDeviceGetPcieThroughput samples for ~20 ms per counter;
         process lists walk /proc) or change rarely."""
         nv, q = self._nv, self._query
@@ -719,18 +790,16 @@ class NvmlBackend:
             mig_instances = sum(
                 1 for j in range(int(max_count)) if q("nvmlDeviceGetMigDeviceHandleByIndex", h, j) is not None
             )
+        persistence = q("nvmlDeviceGetPersistenceMode", h)
+        compute = q("nvmlDeviceGetComputeMode", h)
         return _Slow(
             pcie_tx_kbps=q("nvmlDeviceGetPcieThroughput", h, nv.NVML_PCIE_UTIL_TX_BYTES),
             pcie_rx_kbps=q("nvmlDeviceGetPcieThroughput", h, nv.NVML_PCIE_UTIL_RX_BYTES),
-            processes=self._processes(h),
+            processes=self._processes(i, h),
             mig_mode=mig_mode,
             mig_instances=mig_instances,
-            ecc_corrected_aggregate=q(
-                "nvmlDeviceGetTotalEccErrors", h, nv.NVML_MEMORY_ERROR_TYPE_CORRECTED, nv.NVML_AGGREGATE_ECC
-            ),
-            ecc_uncorrected_aggregate=q(
-                "nvmlDeviceGetTotalEccErrors", h, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nv.NVML_AGGREGATE_ECC
-            ),
+            persistence_mode=None if persistence is None else int(persistence) == 1,  # NVML_FEATURE_ENABLED
+            compute_mode=None if compute is None else COMPUTE_MODES.get(int(compute), str(compute)),
             retired_pages_sbe=None if retired_sbe is None else len(retired_sbe),
             retired_pages_dbe=None if retired_dbe is None else len(retired_dbe),
             retired_pages_pending=None if pending is None else bool(pending),
@@ -740,12 +809,28 @@ class NvmlBackend:
             remap_failure=None if rows is None else bool(rows[3]),
         )
 
-    def _processes(self, h: Any) -> tuple[GpuProcess, ...] | None:
+    def _process_utilization(self, i: int, h: Any) -> dict[int, tuple[int, int]]:
+        """pid -> (%SM, %memory bandwidth) from nvmlDeviceGetProcessUtilization: the samples the
+        driver took since the newest one seen before (as nvitop does), the latest per PID."""
+        since = self._proc_util_since.get(i, 0)
+        samples = self._query("nvmlDeviceGetProcessUtilization", h, since)  # NOT_FOUND: none new
+        out: dict[int, tuple[int, int, int]] = {}
+        for smp in samples or ():
+            ts = int(getattr(smp, "timeStamp", 0))
+            pid = int(smp.pid)
+            if pid not in out or ts >= out[pid][2]:
+                out[pid] = (int(smp.smUtil), int(smp.memUtil), ts)
+            since = max(since, ts)
+        self._proc_util_since[i] = since
+        return {pid: (sm, mem) for pid, (sm, mem, _) in out.items()}
+
+    def _processes(self, i: int, h: Any) -> tuple[GpuProcess, ...] | None:
         q = self._query
         compute = q("nvmlDeviceGetComputeRunningProcesses", h)
         graphics = q("nvmlDeviceGetGraphicsRunningProcesses", h)
         if compute is None and graphics is None:
             return None  # N/A (e.g. no permission): unknown, not "no processes"
+        util = self._process_utilization(i, h) if (compute or graphics) else {}
         seen: dict[int, GpuProcess] = {}
         for kind, procs in (("compute", compute or ()), ("graphics", graphics or ())):
             for p in procs:
@@ -753,7 +838,18 @@ class NvmlBackend:
                 if pid in seen:  # a C+G process is listed by both calls
                     continue
                 mem = getattr(p, "usedGpuMemory", None)
-                user, command = self._process_info(pid)
+                sm, bw = util.get(pid, (None, None))
+                info = self._process_info(pid)
+                extra: dict[str, Any] = {}
+                if info is None:  # not in this PID namespace (or exited): what NVML knows
+                    user, command, visible = None, None, False
+                elif isinstance(info, tuple):
+                    user, command = info
+                    visible = user is not None or command is not None
+                else:
+                    user, command, visible = info.user, info.command, True
+                    extra = dict(cpu_pct=info.cpu_pct, host_mem_pct=info.mem_pct,
+                                 host_rss_bytes=info.rss_bytes, started_at=info.started_at)
                 if command is None:
                     command = _text(q("nvmlSystemGetProcessName", pid, _host=True))
                 seen[pid] = GpuProcess(
@@ -762,5 +858,9 @@ class NvmlBackend:
                     command=command,
                     used_memory_bytes=None if mem is None else int(mem),
                     kind=kind,  # type: ignore[arg-type]
+                    sm_util_pct=sm,
+                    mem_bw_util_pct=bw,
+                    in_namespace=visible,
+                    **extra,
                 )
         return tuple(seen[pid] for pid in sorted(seen))

@@ -3,12 +3,20 @@
 Line 1 is a header ``{"format": "gpuplan-trace", "version": 1, "created": ..., ...}``; every
 further line is one HostSample as produced by :func:`sample_to_dict`. A bad trace raises
 :class:`TraceError` naming the file and the line.
+
+A trace may be gzip-compressed (written so when its name ends in ``.gz``; read either way, the
+format told by its first bytes): about 9 KB of JSON per 8-GPU sample shrinks ~10x. With
+``max_bytes`` the writer rotates: when the file reaches half the cap it becomes ``NAME.1``
+(``x.jsonl.gz`` -> ``x.jsonl.1.gz``, replacing an older one), so the two together stay under the cap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gzip
 import json
+import zlib
 import logging
 import os
 import socket
@@ -210,21 +218,60 @@ def _parse_line(path: Path, line_no: int, raw: bytes) -> HostSample:
         raise TraceError(path, line_no, f"bad sample: {e}") from None
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+# A gzip stream cut short (recording killed between flushes) or damaged.
+_GZIP_END = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def open_trace_file(path: str | os.PathLike[str]) -> IO[bytes]:
+    """The trace's bytes, decompressed when the file is gzip (told by its magic number, not
+    its name). Raises OSError as open() does."""
+    f = open(path, "rb")
+    if f.read(2) == GZIP_MAGIC:
+        f.seek(0)
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    f.seek(0)
+    return f
+
+
+def _close_trace_file(f: IO[bytes]) -> None:
+    inner = getattr(f, "fileobj", None)
+    f.close()
+    if inner is not None:
+        inner.close()
+
+
+def _readline(path: Path, f: IO[bytes], line_no: int) -> bytes:
+    """One line; b"" at the end of a compressed stream that was cut short (logged)."""
+    try:
+        return f.readline()
+    except _GZIP_END as e:
+        log.warning("%s, line %d: compressed trace ends early (%s); treated as its end", path, line_no, e)
+        return b""
+
+
 def iter_trace(path: str | os.PathLike[str]) -> Iterator[HostSample]:
     """Every sample of a trace, strictly validated (a partial last line is an error too)."""
     p = Path(path)
     try:
-        f = open(p, "rb")
+        f = open_trace_file(p)
     except OSError as e:
         raise TraceError(p, None, f"cannot open trace: {e.strerror or e}") from None
-    with f:
-        first = f.readline()
+    try:
+        first = _readline(p, f, 1)
         if not first:
             raise TraceError(p, None, "empty file, not a gpuplan trace")
         _check_header(p, first)
-        for line_no, raw in enumerate(f, start=2):
+        line_no = 1
+        while True:
+            raw = _readline(p, f, line_no + 1)
+            if not raw:
+                return
+            line_no += 1
             if raw.strip():
                 yield _parse_line(p, line_no, raw)
+    finally:
+        _close_trace_file(f)
 
 
 def read_trace(path: str | os.PathLike[str]) -> list[HostSample]:
@@ -234,52 +281,105 @@ def read_trace(path: str | os.PathLike[str]) -> list[HostSample]:
 # ---- writer ---------------------------------------------------------------------------------
 
 
-class TraceWriter:
-    """Appends samples to a trace, one flushed line each. An existing file is appended to only if
-    it is a gpuplan trace of this version (never clobbers another file); a partial last line left
-    by a crash is cut off first."""
+def rotated_path(path: Path) -> Path:
+    """Where a full trace goes when the writer rotates: x.jsonl.gz -> x.jsonl.1.gz, x.jsonl -> x.jsonl.1."""
+    if path.suffix == ".gz":
+        return path.with_name(path.name[: -len(".gz")] + ".1.gz")
+    return path.with_name(path.name + ".1")
 
-    def __init__(self, path: str | os.PathLike[str], **meta: Any) -> None:
+
+class TraceWriter:
+    """Appends samples to a trace, one flushed line each. An existing plain file is appended to
+    only if it is a gpuplan trace of this version (never clobbers another file); a partial last
+    line left by a crash is cut off first. A compressed trace (`compress`, default: the name
+    ends in .gz) is never appended to: an existing one is rotated away first. With `max_bytes`,
+    the trace rotates when it reaches half of it (bytes on disk), so trace + rotated copy stay
+    under `max_bytes`."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        compress: bool | None = None,
+        max_bytes: int | None = None,
+        **meta: Any,
+    ) -> None:
         self.path = Path(path)
+        self.compress = self.path.suffix == ".gz" if compress is None else compress
+        if max_bytes is not None and max_bytes < 2 * 4096:
+            raise ValueError("max_bytes must be at least 8 KiB")
+        self.max_bytes = max_bytes
         self.count = 0
+        self.rotations = 0
         self._f: IO[bytes] | None = None
+        self._raw: IO[bytes] | None = None  # the file on disk under a GzipFile
         self._meta = meta
 
     def open(self) -> None:
         if self._f is not None:
             return
         p = self.path
-        if p.exists() and p.stat().st_size > 0:
-            with open(p, "rb") as f:
-                _check_header(p, f.readline())
+        exists = p.exists() and p.stat().st_size > 0
+        if exists:
+            f = open_trace_file(p)
+            try:
+                _check_header(p, _readline(p, f, 1))
+            finally:
+                _close_trace_file(f)
+        if self.compress:
+            if exists:
+                os.replace(p, rotated_path(p))
+            self._raw = open(p, "wb")
+            self._f = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6)  # type: ignore[assignment]
+            self._write_line(make_header(**self._meta))
+        elif exists:
             f2 = open(p, "r+b")
             data_end = _last_newline_end(f2)
             f2.seek(data_end)
             f2.truncate()
-            self._f = f2
+            self._f = self._raw = f2
         else:
-            self._f = open(p, "wb")
+            self._f = self._raw = open(p, "wb")
             self._write_line(make_header(**self._meta))
 
     def _write_line(self, obj: Any) -> None:
         assert self._f is not None
         self._f.write(json.dumps(obj, separators=(",", ":"), allow_nan=False).encode() + b"\n")
-        self._f.flush()
+        self._f.flush()  # a GzipFile does a Z_SYNC_FLUSH: everything so far is readable
+
+    @property
+    def bytes_on_disk(self) -> int:
+        return self._raw.tell() if self._raw is not None else 0
 
     def write(self, sample: HostSample) -> None:
         self.open()
         self._write_line(sample_to_dict(sample, compact=True))
         self.count += 1
+        if self.max_bytes is not None and self.bytes_on_disk >= self.max_bytes // 2:
+            self._rotate()
+
+    def _rotate(self) -> None:
+        self.close()
+        os.replace(self.path, rotated_path(self.path))  # replaces an older rotated copy
+        self.rotations += 1
+        self._meta = {**self._meta, "rotation": self.rotations}
+        self.open()  # the path is free now: a fresh file with its own header
 
     def close(self) -> None:
         if self._f is not None:
             try:
                 self._f.flush()
-                os.fsync(self._f.fileno())
-            except OSError:
+                if self._f is not self._raw:
+                    self._f.close()  # writes the gzip trailer
+                assert self._raw is not None
+                self._raw.flush()
+                os.fsync(self._raw.fileno())
+            except (OSError, ValueError):
                 pass
-            self._f.close()
-            self._f = None
+            with contextlib.suppress(OSError):
+                assert self._raw is not None
+                self._raw.close()
+            self._f = self._raw = None
 
     def __enter__(self) -> TraceWriter:
         self.open()
@@ -383,17 +483,17 @@ class ReplayBackend:
         if self._f is not None:
             return
         try:
-            f = open(self.path, "rb")
+            f = open_trace_file(self.path)
         except OSError as e:
             raise TraceError(self.path, None, f"cannot open trace: {e.strerror or e}") from None
-        first = f.readline()
+        first = _readline(self.path, f, 1)
         if not first:
-            f.close()
+            _close_trace_file(f)
             raise TraceError(self.path, None, "empty file, not a gpuplan trace")
         try:
             self.header = _check_header(self.path, first)
         except TraceError:
-            f.close()
+            _close_trace_file(f)
             raise
         self._f = f
         self._data_start = f.tell()
@@ -409,7 +509,7 @@ class ReplayBackend:
     def _next(self) -> HostSample | None:
         assert self._f is not None
         while True:
-            raw = self._f.readline()
+            raw = _readline(self.path, self._f, self._line_no + 1)
             if not raw:
                 return None
             self._line_no += 1
@@ -418,7 +518,7 @@ class ReplayBackend:
             try:
                 return _parse_line(self.path, self._line_no, raw)
             except TraceError:
-                if not raw.endswith(b"\n") and not self._f.read(1):
+                if not raw.endswith(b"\n") and not _readline(self.path, self._f, self._line_no + 1):
                     log.warning("%s, line %d: partial last line ignored", self.path, self._line_no)
                     return None
                 raise
@@ -445,5 +545,5 @@ class ReplayBackend:
 
     def close(self) -> None:
         if self._f is not None:
-            self._f.close()
+            _close_trace_file(self._f)
             self._f = None

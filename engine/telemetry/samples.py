@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# "backoff" is only read from traces written before the backoff became a detail (`retry_in_s`) of
+# a lost/error row; backends no longer produce it.
 GpuState = Literal["ok", "lost", "error", "backoff"]
 GPU_STATES: tuple[str, ...] = ("ok", "lost", "error", "backoff")
+
+# nvml.h nvmlComputeMode_t, in words
+COMPUTE_MODES: dict[int, str] = {0: "default", 1: "exclusive_thread", 2: "prohibited", 3: "exclusive_process"}
 
 ProcessKind = Literal["compute", "graphics"]
 EventKind = Literal["xid", "double_bit_ecc"]
@@ -73,6 +78,17 @@ class GpuProcess:
     command: str | None
     used_memory_bytes: int | None
     kind: ProcessKind = "compute"
+    # nvmlDeviceGetProcessUtilization: this process's share of SM time and memory bandwidth (%)
+    sm_util_pct: int | None = None
+    mem_bw_util_pct: int | None = None
+    # from the host (psutil); None when the PID is not visible here
+    cpu_pct: float | None = None
+    host_mem_pct: float | None = None
+    host_rss_bytes: int | None = None
+    started_at: float | None = None  # epoch seconds
+    # False: NVML reports a PID this PID namespace cannot see (a process in another container, or
+    # one that exited); user/CPU/RAM are then unknown and the command is NVML's. None: not checked.
+    in_namespace: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +99,10 @@ class XidEvent:
     """
 
     timestamp: float
-    gpu_index: int
+    gpu_index: int  # -1: NVML's handle matched none of the GPUs (HostSample.host_events)
     kind: EventKind = "xid"
     xid: int | None = None
+    note: str | None = None  # what is known about an unplaced event's device
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +163,13 @@ class GpuSample:
     # MIG
     mig_mode: bool | None = None
     mig_instances: int | None = None
+    # nvmlDeviceGetPersistenceMode / nvmlDeviceGetComputeMode (see COMPUTE_MODES)
+    persistence_mode: bool | None = None
+    compute_mode: str | None = None
+    # a failing device: consecutive failed samples and, while its circuit breaker is open, the
+    # seconds until it is queried again (the state stays lost/error: backoff is a detail)
+    failures: int | None = None
+    retry_in_s: int | None = None
     # processes: None when the list could not be read (e.g. no permission), () when empty
     processes: tuple[GpuProcess, ...] | None = None
     xid_events: tuple[XidEvent, ...] = ()
@@ -160,12 +184,37 @@ class GpuSample:
 
     @property
     def memory_used_fraction(self) -> float | None:
-        """Used / total in [0, 1]; reserved memory (v2) counts as used since no process can have it."""
+        """Used / total in [0, 1], `used` as NVML reports it (nvidia-smi's and nvitop's figure);
+        reserved memory (nvmlDeviceGetMemoryInfo_v2) is not counted: it is shown apart."""
         total = self.memory_total_bytes
         if not total or self.memory_used_bytes is None:
             return None
-        used = self.memory_used_bytes + (self.memory_reserved_bytes or 0)
-        return min(1.0, max(0.0, used / total))
+        return min(1.0, max(0.0, self.memory_used_bytes / total))
+
+    @property
+    def memory_usable_fraction(self) -> float | None:
+        """Used / (total - reserved): how full the memory processes can have is (the
+        memory-high rule); equal to `memory_used_fraction` where NVML reports no reserve."""
+        total = self.memory_total_bytes
+        if not total or self.memory_used_bytes is None:
+            return None
+        usable = total - (self.memory_reserved_bytes or 0)
+        if usable <= 0:
+            return 1.0
+        return min(1.0, max(0.0, self.memory_used_bytes / usable))
+
+    @property
+    def ecc_pair(self) -> tuple[tuple[int | None, int | None], tuple[int | None, int | None]]:
+        """((corrected volatile, aggregate), (uncorrected volatile, aggregate)), never a total
+        below its part: the aggregate counter includes the volatile one (nvml.h)."""
+
+        def pair(vol: int | None, agg: int | None) -> tuple[int | None, int | None]:
+            if vol is not None and agg is not None and agg < vol:
+                agg = vol
+            return vol, agg
+
+        return (pair(self.ecc_corrected_volatile, self.ecc_corrected_aggregate),
+                pair(self.ecc_uncorrected_volatile, self.ecc_uncorrected_aggregate))
 
     @property
     def temp_slowdown_margin_c(self) -> int | None:
@@ -185,6 +234,33 @@ class GpuSample:
 
 
 @dataclass(frozen=True, slots=True)
+class HostStats:
+    """The host itself (psutil, or simulated): CPU, RAM, swap and load, as nvitop's host panel."""
+
+    cpu_pct: float | None = None
+    cpu_count: int | None = None
+    mem_total_bytes: int | None = None
+    mem_used_bytes: int | None = None
+    swap_total_bytes: int | None = None
+    swap_used_bytes: int | None = None
+    load_1: float | None = None
+    load_5: float | None = None
+    load_15: float | None = None
+
+    @property
+    def mem_pct(self) -> float | None:
+        if not self.mem_total_bytes or self.mem_used_bytes is None:
+            return None
+        return 100.0 * self.mem_used_bytes / self.mem_total_bytes
+
+    @property
+    def swap_pct(self) -> float | None:
+        if not self.swap_total_bytes or self.swap_used_bytes is None:
+            return None
+        return 100.0 * self.swap_used_bytes / self.swap_total_bytes
+
+
+@dataclass(frozen=True, slots=True)
 class HostSample:
     timestamp: float
     hostname: str
@@ -196,6 +272,9 @@ class HostSample:
     nvml_version: str | None = None
     # host-level failure, e.g. "NVML library not found: install the NVIDIA driver ..."
     error: str | None = None
+    host: HostStats | None = None
+    # NVML events that could not be placed on a GPU (never dropped: they become host alerts)
+    host_events: tuple[XidEvent, ...] = ()
 
     def gpu(self, index: int) -> GpuSample | None:
         for g in self.gpus:
@@ -213,7 +292,7 @@ class HostSample:
 
     @property
     def xid_events(self) -> tuple[XidEvent, ...]:
-        return tuple(e for g in self.gpus for e in g.xid_events)
+        return tuple(e for g in self.gpus for e in g.xid_events) + self.host_events
 
 
 def format_cuda_version(v: int | None) -> str | None:

@@ -14,7 +14,7 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from engine.telemetry.samples import GpuProcess, GpuSample, HostSample, XidEvent
+from engine.telemetry.samples import GpuProcess, GpuSample, HostSample, HostStats, XidEvent
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -141,7 +141,7 @@ class SimulatedBackend:
         for at, gpu, xid in self.xids:
             if at == k:
                 events.setdefault(gpu, []).append(XidEvent(ts, gpu, "xid", xid))
-        gpus = tuple(self._gpu(i, k, tuple(events.get(i, ()))) for i in range(self.n_gpus))
+        gpus = tuple(self._gpu(i, k, tuple(events.get(i, ())), ts) for i in range(self.n_gpus))
         return HostSample(
             timestamp=ts,
             hostname=self.hostname,
@@ -151,9 +151,24 @@ class SimulatedBackend:
             driver_version="550.54.15",
             cuda_version="12.4",
             nvml_version="12.550.54.15",
+            host=self._host(k, gpus),
         )
 
-    def _gpu(self, i: int, k: int, events: tuple[XidEvent, ...]) -> GpuSample:
+    def _host(self, k: int, gpus: tuple[GpuSample, ...]) -> HostStats:
+        """A 64-core, 1 TiB host whose CPU follows the GPUs' load (data loaders, tokenizers)."""
+        busy = [g.gpu_util_pct or 0 for g in gpus if g.state == "ok"]
+        mean = sum(busy) / len(busy) if busy else 0.0
+        cpu = min(100.0, 4.0 + 0.3 * mean + 2.0 * math.sin(k / 7.0))
+        total = 1024 * GIB
+        used = int(total * (0.18 + 0.02 * math.sin(k / 23.0)))
+        load = 64 * cpu / 100.0
+        return HostStats(
+            cpu_pct=round(cpu, 1), cpu_count=64, mem_total_bytes=total, mem_used_bytes=used,
+            swap_total_bytes=8 * GIB, swap_used_bytes=256 * MIB,
+            load_1=round(load, 2), load_5=round(load * 0.95, 2), load_15=round(load * 0.9, 2),
+        )
+
+    def _gpu(self, i: int, k: int, events: tuple[XidEvent, ...], ts: float) -> GpuSample:
         p = self._profiles[i]
         rng = self._rng
         lost_at = self.lose_gpu_at.get(i)
@@ -203,7 +218,14 @@ class SimulatedBackend:
             sm_clock = int(self.sm_clock_max_mhz * 0.7)
         processes: tuple[GpuProcess, ...] = ()
         if p.command is not None:
-            processes = (GpuProcess(p.pid, p.user, p.command, max(0, used - 420 * MIB), "compute"),)
+            started = (self.start_time if self.start_time is not None else ts - k * self.interval_s) - 3600.0 * (1 + i)
+            processes = (GpuProcess(
+                p.pid, p.user, p.command, max(0, used - 420 * MIB), "compute",
+                sm_util_pct=int(round(util * 0.97)), mem_bw_util_pct=int(round(util * 0.55)),
+                cpu_pct=round(100.0 + util if p.role == "serving" else 60.0 + util / 2, 1),
+                host_mem_pct=round(1.2 + 0.1 * i, 1), host_rss_bytes=(12 + i) * GIB,
+                started_at=started, in_namespace=True,
+            ),)
         busy = util >= 1.0
         return GpuSample(
             index=i,
@@ -251,6 +273,8 @@ class SimulatedBackend:
             decoder_util_pct=0,
             mig_mode=False,
             mig_instances=0,
+            persistence_mode=True,
+            compute_mode="default",
             processes=processes,
             xid_events=events,
         )

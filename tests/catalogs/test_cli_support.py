@@ -53,7 +53,7 @@ def test_gpu_and_price_rows(catalog):
     h100 = dict(zip(headers, rows[0]))
     assert h100 == {
         "id": "h100-sxm-80gb", "name": "NVIDIA H100 SXM5 80GB", "memory (GiB)": "79.22", "TB/s": "3.35",
-        "BF16 TFLOPS": "989", "FP8 TFLOPS": "1,978", "TDP (W)": "700",
+        "BF16 TFLOPS": "989", "FP8 TFLOPS": "1,978", "TDP (W)": "700", "origin": "bundled",
     }
     nvl = dict(zip(headers, next(r for r in rows if r[0] == "h100-nvl-94gb")))
     assert nvl["TB/s"] == "-"  # unknown, not zero

@@ -20,7 +20,9 @@ def test_changed_inputs_in_schema_order(default_text):
         InputChange("serving.sla.itl_ms", 50.0, 30.0),
     ]
     training = {c.path: c for c in changes[2:]}
-    assert set(training) == {"training.gpus"} | {f"training.{k}" for k in type(b.training).model_fields if k != "gpus"}
+    # keys left unset (None: "the planner decides") are not changes
+    assert set(training) == {"training.gpus"} | {f"training.{k}" for k in type(b.training).model_fields
+                                                 if k != "gpus" and getattr(b.training, k) is not None}
     assert training["training.gpus"].before is None and training["training.gpus"].after == 4
     assert [c.path for c in diff_inputs(b, a)][:2] == ["hardware.tensor_parallel", "serving.sla.itl_ms"]
 

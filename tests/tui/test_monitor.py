@@ -39,7 +39,7 @@ from .monitor_support import (
 )
 
 GIB = 1 << 30
-ROW = re.compile(r"^\s*(\d+) ")
+ROW = re.compile(r"^\s*(\d+)!? ")  # "  3 " or "  3! " (a GPU with alerts)
 
 
 def compact_gpu_rows(app) -> list[str]:
@@ -124,15 +124,22 @@ async def test_lost_gpu_card_in_the_detail_view():
         assert "OK" in widget_lines(app, app.query_one("#mon-card-0", GpuCard))[0]
 
 
-async def test_backoff_and_error_rows_show_their_state():
+@pytest.mark.parametrize("size", [(120, 24), (200, 50)])
+async def test_backed_off_rows_stay_lost_with_the_countdown_in_view(size):
     s = sim(4).sample()
-    s = with_gpu(s, 1, state="backoff", error="Unknown Error; 3 consecutive failures, retry in 27 s")
+    long_error = "NVML: GPU is lost (the driver reports the device fell off the bus; " + "x" * 150 + ")"
+    s = with_gpu(s, 1, state="lost", error=long_error, retry_in_s=27, failures=3)
     s = with_gpu(s, 3, state="error", error="NVML: timeout")
-    async with open_monitor((120, 24), [s]) as (app, pilot):
+    async with open_monitor(size, [s]) as (app, pilot):
+        app.monitor_pane.view_mode = "compact"
+        app.monitor_pane.refresh_view()
+        await pilot.pause()
         rows = {int(ROW.match(r).group(1)): r for r in compact_gpu_rows(app)}
-        assert "BACKOFF" in rows[1] and "retry in 27 s" in rows[1]
+        assert "LOST" in rows[1] and "retry in 27 s, 3 failures" in rows[1] and "BACKOFF" not in rows[1]
         assert "ERROR" in rows[3] and "NVML: timeout" in rows[3]
-        assert "(GPU 1 backoff, GPU 3 error)" in screen_text(app)
+        assert "(GPU 1 lost, GPU 3 error)" in screen_text(app)
+        alert = next(e for e in app.monitor_pane.alert_book.active() if e.gpu_index == 1)
+        assert alert.severity == "critical" and "is lost" in alert.message
 
 
 # ---- alerts --------------------------------------------------------------------------------
@@ -257,7 +264,7 @@ async def test_process_selection_survives_refreshes():
         assert table.selected_key == "300"
         assert (table.rows_added - added, table.rows_removed - removed) == (1, 1)
         assert table.cells_updated - updated == 3  # the memory cells of 100, 300, 400, in place
-        assert table.get_row("300")[4].plain == "31.00G"
+        assert table.get_cell("300", "mem").plain == "31.00G"
         # an unchanged sample touches nothing
         updated = table.cells_updated
         await feed(pilot, [dataclasses.replace(second, timestamp=T0 + 2)])
@@ -276,7 +283,7 @@ async def test_a_process_on_several_gpus_is_one_row():
         table = app.query_one(ProcessTable)
         assert table.keys() == ["7", "8"]
         row = table.get_row("7")
-        assert row[2].plain == "0,1" and row[4].plain == "20.00G"
+        assert row[2].plain == "0,1" and table.get_cell("7", "mem").plain == "20.00G"
 
 
 async def test_process_list_na_is_said_not_hidden():

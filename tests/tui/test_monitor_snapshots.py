@@ -37,7 +37,7 @@ def monitor_app():
     return GpuPlanApp(None, monitor_first=True, telemetry=False)
 
 
-def feeding(samples, keys=()):
+def feeding(samples, keys=(), open_gpu=None, quiet=False):
     async def run_before(pilot) -> None:
         await settle(pilot)
         for s in samples:
@@ -45,6 +45,11 @@ def feeding(samples, keys=()):
         await pilot.pause()
         for key in keys:
             await pilot.press(key)
+        if open_gpu is not None:
+            pilot.app.monitor_pane.open_gpu(open_gpu)
+            await pilot.pause()
+        if quiet:  # without the alert toasts over the screen
+            pilot.app.clear_notifications()
         await pilot.pause()
 
     return run_before
@@ -59,3 +64,18 @@ def test_monitor_snapshot(snap_compare, state, size):
 def test_monitor_detail_view_snapshot(snap_compare):
     """The detail cards (key v) with the lost GPU, at 120x40."""
     assert snap_compare(monitor_app(), terminal_size=(120, 40), run_before=feeding(trace(24), keys=("v",)))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_monitor_processes_snapshot(snap_compare, size):
+    """The process table sorted by host %CPU (s pressed five times: GPU, T, %SM, %MBW, GPU MEM,
+    %CPU) with the selected process's full command shown (c), and the host panel above it."""
+    keys = ("s",) * 5 + ("c",)
+    assert snap_compare(monitor_app(), terminal_size=size, run_before=feeding(trace(24), keys=keys, quiet=True))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_monitor_gpu_detail_screen_snapshot(snap_compare, size):
+    """GPU 3's detail screen after its Xid 48: every field, the plots with thresholds (hidden
+    below 110 columns), its process and its alerts."""
+    assert snap_compare(monitor_app(), terminal_size=size, run_before=feeding(trace(24), open_gpu=3, quiet=True))

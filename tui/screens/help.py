@@ -162,7 +162,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Help"
             box.border_subtitle = "↑↓ PgUp PgDn scroll · esc closes"
-            yield Markdown(help_text(self.app))
+            yield Markdown(help_text(self.app) + _monitor_help())
 
     def action_scroll(self, where: str) -> None:
         box = self.query_one("#help-box", VerticalScroll)
@@ -170,3 +170,11 @@ class HelpScreen(ModalScreen[None]):
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
+
+
+def _monitor_help() -> str:
+    """The Monitor's keys, columns and alert rules, from the Monitor's own tables."""
+    from ..widgets.monitor import MonitorPane
+    from ..widgets.monitor_help import monitor_help
+
+    return monitor_help(MonitorPane.BINDINGS)

@@ -32,10 +32,19 @@ from textual.css.scalar import Unit
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from engine.telemetry.fits import FitVerdict, fits_here
-from engine.telemetry.health import DEFAULT_THRESHOLDS, AlertBook, AlertEntry, HealthThresholds, evaluate
+from engine.telemetry.health import (
+    DEFAULT_THRESHOLDS,
+    RULE_GPU_LOST,
+    AlertBook,
+    AlertEntry,
+    HealthThresholds,
+    alert_reason,
+    evaluate,
+    unhealthy_gpus,
+)
 from engine.telemetry.history import DEFAULT_WINDOW_S, History
 from engine.telemetry.samples import GpuSample, HostSample
 
@@ -57,8 +66,9 @@ from .monitor_format import (
     span_text,
     sparkline,
 )
-from .monitor_gpus import GpuCompactView, GpuDetailView
-from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value
+from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
+from .monitor_host import HostPanel
+from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value, elapsed_text
 
 if TYPE_CHECKING:
     from engine.plan import Plan
@@ -73,8 +83,8 @@ ENGINE_WORDS = {
 }
 
 # rows kept for the fits line and the process/alert tables below the GPU view
-RESERVED_ROWS = 16
-NARROW_BELOW = 110  # columns: below this the alert list sits under the processes
+RESERVED_ROWS = 17
+NARROW_BELOW = 160  # columns: below this the alert list sits under the processes (which need the width)
 
 
 def _load_css() -> str:
@@ -93,6 +103,10 @@ class MonitorPane(Widget):
         Binding("v", "toggle_view", "Compact/detail"),
         Binding("a", "acknowledge", "Ack alert"),
         Binding("A", "acknowledge_all", "Ack all", show=False),
+        Binding("s", "sort_next", "Sort processes"),
+        Binding("S", "sort_reverse", "Reverse the sort", show=False),
+        Binding("slash", "filter", "Filter processes", key_display="/"),
+        Binding("c", "toggle_command", "Full command", show=False),
     ]
 
     # A sample older than this (seconds, wall clock since the last update) marks the view stale:
@@ -148,21 +162,31 @@ class MonitorPane(Widget):
         self._fits_cache: object = None
         self._notice_cache: object = None
         self._fit_marks: dict[int, Text] = {}
+        self._health: dict[int, tuple[str, str]] = {}  # GPU -> (severity, reason) of its alerts
+        self._unhealthy: dict[int, str] = {}
         self._badge = ""
+        self._mounted_at = time.monotonic()
+        self.selected_gpu: int | None = None
+        self.show_command = False
+        self.detail_screen = None  # the GpuDetailScreen while it is open
 
     # ---- composition ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="mon-status"):
-            yield Static("waiting for the first GPU sample…", id="mon-status-text")
+            yield Static(waiting_text(0.0), id="mon-status-text")
             yield Static("", id="mon-badge")
         yield Static("", id="mon-notice")
         yield GpuCompactView(id="mon-compact")
         yield GpuDetailView(id="mon-detail")
         yield Static("", id="mon-fits")
+        yield HostPanel(id="mon-host")
         with Horizontal(id="mon-bottom"):
             with Vertical(id="mon-procs-box"):
+                yield Input(placeholder="filter: user:NAME gpu:N pid:N or any text · enter keeps · esc clears",
+                            id="mon-proc-filter")
                 yield ProcessTable(id="mon-procs")
+                yield Static("", id="mon-proc-detail")
             with Vertical(id="mon-alerts-box"):
                 yield AlertTable(id="mon-alerts")
                 yield Static("", id="mon-alert-detail")
@@ -183,6 +207,7 @@ class MonitorPane(Widget):
         self.sample = sample
         self.samples_seen += 1
         self._received_at = time.monotonic()
+        self.history.append_host(sample)
         if sample.gpus:
             self._last_good = sample
             self.history.append(sample)
@@ -194,11 +219,21 @@ class MonitorPane(Widget):
             new = self.alert_book.update(evaluate(sample, self.thresholds))
             if new:
                 self._announce(new)
+        elif sample.host_events:  # NVML events with no GPU rows to show: still alerts
+            new = self.alert_book.update(evaluate(sample, self.thresholds))
+            if new:
+                self._announce(new)
+        self._update_health()
         self._update_verdict()
+        if self.selected_gpu is None and sample.gpus:
+            self._select_gpu(sample.gpus[0].index)
         if self._shown():
             self.refresh_view()
         else:
             self._dirty = True
+        screen = self.detail_screen
+        if screen is not None and screen.is_attached and self.app.screen is screen:
+            screen.show_sample()
 
     def set_plan(self, plan: Plan | None) -> None:
         """Take a new plan: the "fits here" verdict is recomputed against the latest sample."""
@@ -262,6 +297,16 @@ class MonitorPane(Widget):
         need = int(round(p.memory.budget_bytes))
         return need, max(1, p.inputs.tensor_parallel * p.inputs.pipeline_parallel)
 
+    def _update_health(self) -> None:
+        """Per GPU, the worst of its alerts: critical ones make it unhealthy (unfit for the plan,
+        "CRIT" on its card) until the condition clears or, for an event, it is acknowledged."""
+        self._unhealthy = unhealthy_gpus(self.alert_book.unhealthy_alerts())
+        health = {i: ("critical", why) for i, why in self._unhealthy.items()}
+        for e in self.alert_book.active():
+            if e.gpu_index is not None and e.gpu_index not in health and e.rule != RULE_GPU_LOST:
+                health[e.gpu_index] = (e.severity, alert_reason(e.alert))
+        self._health = health
+
     def _update_verdict(self) -> None:
         need = self.plan_need
         s = self.sample
@@ -270,7 +315,7 @@ class MonitorPane(Widget):
             self._fit_marks = {}
             return
         # no GPU rows (telemetry failing): "now" is unknown, the verdict says no GPU seen
-        self.verdict = fits_here(need[0], need[1], s)
+        self.verdict = fits_here(need[0], need[1], s, self._unhealthy)
         marks: dict[int, Text] = {}
         v = self.verdict
         if self.plan is not None and self.plan.memory.fits:
@@ -281,7 +326,8 @@ class MonitorPane(Widget):
                 elif f.eligible:
                     marks[f.index] = Text("✓", style="dim green")
                 else:
-                    marks[f.index] = Text("✗", style=BAD if f.note in ("lost", "error", "backoff") else WARN)
+                    failing = f.note in ("lost", "not responding") or f.note.startswith("unhealthy")
+                    marks[f.index] = Text("✗", style=BAD if failing else WARN)
         else:
             for f in v.gpus:
                 marks[f.index] = Text("✗", style=WARN)
@@ -322,8 +368,18 @@ class MonitorPane(Widget):
         self._render_notice()
         self._apply_view()
         self._render_fits()
+        self._render_host()
         self._render_processes()
         self._render_alerts()
+
+    def _render_host(self) -> None:
+        s = self.sample
+        h = self.history
+
+        def series(metric: str, width: int) -> list[float | None]:
+            return h.host_series(metric)[-width:]
+
+        self.query_one(HostPanel).show(None if s is None else s.host, series, h.host_points)
 
     def _apply_view(self) -> None:
         gpus = self._gpus()
@@ -349,12 +405,14 @@ class MonitorPane(Widget):
         if compact:
             rows = min(len(gpus), room) if gpus else 1
             _set_height(compact_view, rows + 1)
-            compact_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for)
+            compact_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
+                              self._health)
         else:
             cols = detail_view.columns_for(self.size.width)
             needed = ceil_div(len(gpus), cols) * CARD_HEIGHT
             _set_height(detail_view, min(needed, max(room, CARD_HEIGHT)))
-            detail_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for)
+            detail_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
+                             self._health)
 
     def _spark(self, index: int, metric: str, width: int) -> Text:
         key = (index, metric, width)
@@ -387,7 +445,7 @@ class MonitorPane(Widget):
         text = Text()
         badge = ""
         if s is None:
-            text.append("waiting for the first GPU sample…", style=DIM)
+            text.append_text(waiting_text(time.monotonic() - self._mounted_at))
         else:
             text.append(s.hostname, style=LABEL)
             gpus = self._gpus()
@@ -419,6 +477,8 @@ class MonitorPane(Widget):
                 text.append(f"  driver {s.driver_version}", style=DIM)
             if s.cuda_version:
                 text.append(f"  CUDA {s.cuda_version}", style=DIM)
+            if s.nvml_version:
+                text.append(f"  NVML {s.nvml_version}", style=DIM)
             if not s.simulated and s.backend != "replay":
                 text.append(f"  {s.backend}", style=DIM)
             if s.simulated:
@@ -533,9 +593,14 @@ class MonitorPane(Widget):
     def _render_processes(self) -> None:
         table = self.query_one(ProcessTable)
         gpus = self.sample.gpus if self.sample is not None else ()
-        n, unknown = table.show(gpus)
+        n, unknown = table.show(gpus, None if self.sample is None else self.sample.timestamp)
         box = self.query_one("#mon-procs-box")
-        title = f"Processes ({n})"
+        title = f"Processes ({n})" if n == table.total else f"Processes ({n} of {table.total})"
+        if table.filter_text:
+            title += f" filter: {table.filter_text}"
+        sort = dict((k, label) for k, label, _w in ProcessTable.COLUMNS)[table.sort_key]
+        if table.sort_key != "gpu" or table.sort_reverse:
+            title += f" · by {sort}{' ▼' if table.sort_reverse else ''}"
         failing = [g.index for g in gpus if g.state != "ok"]
         notes = []
         if unknown:
@@ -547,6 +612,28 @@ class MonitorPane(Widget):
         subtitle = "; ".join(notes)
         if box.border_subtitle != subtitle:
             box.border_subtitle = subtitle
+        self._render_process_detail()
+
+    def _render_process_detail(self) -> None:
+        """The selected process in full (key c): its whole command line and what is known."""
+        detail = self.query_one("#mon-proc-detail", Static)
+        detail.set_class(self.show_command, "-shown")
+        if not self.show_command:
+            return
+        r = self.query_one(ProcessTable).selected_row()
+        if r is None:
+            detail.update(Text("no process selected", style=DIM))
+            return
+        p = r.process
+        t = Text()
+        t.append(f"PID {p.pid} ", style=LABEL)
+        if r.visible:
+            t.append(f"{p.user or '?'}  up {elapsed_text(r.elapsed_s)}  ", style=DIM)
+        else:
+            t.append("not in this PID namespace (a container's process, or it exited): "
+                     "NVML's name and memory only  ", style=WARN)
+        t.append(p.command or "?")
+        detail.update(t)
 
     def _render_alerts(self, force: bool = False) -> None:
         history = self.alert_book.history()
@@ -580,6 +667,84 @@ class MonitorPane(Widget):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if isinstance(event.data_table, AlertTable):
             self._render_alert_detail()
+        elif isinstance(event.data_table, ProcessTable):
+            self._render_process_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, ProcessTable):  # enter on a process: its full command
+            event.stop()
+            self.action_toggle_command()
+
+    # ---- processes: sort, filter, full command -------------------------------------------
+
+    def action_sort_next(self) -> None:
+        """Sort the processes by the next column (numbers largest first)."""
+        self.query_one(ProcessTable).sort_next()
+        self._render_processes()
+
+    def action_sort_reverse(self) -> None:
+        self.query_one(ProcessTable).reverse_sort()
+        self._render_processes()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#mon-proc-filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_toggle_command(self) -> None:
+        self.show_command = not self.show_command
+        self._render_process_detail()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "mon-proc-filter":
+            event.stop()
+            self.query_one(ProcessTable).set_filter(event.value)
+            self._render_processes()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "mon-proc-filter":
+            event.stop()
+            if not event.value:
+                event.input.remove_class("-shown")
+            self.query_one(ProcessTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#mon-proc-filter", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            box.value = ""
+            box.remove_class("-shown")
+            self.query_one(ProcessTable).set_filter("")
+            self._render_processes()
+            self.query_one(ProcessTable).focus()
+
+    # ---- GPU cursor and the detail screen ------------------------------------------------
+
+    def _select_gpu(self, index: int | None) -> None:
+        self.selected_gpu = index
+        if self.is_mounted:
+            self.query_one(GpuCompactView).select(index)
+            self.query_one(GpuDetailView).select(index)
+
+    def on_gpu_cursor_moved(self, message: GpuCursorMoved) -> None:
+        message.stop()
+        indices = [g.index for g in self._gpus()]
+        if not indices:
+            return
+        pos = indices.index(self.selected_gpu) if self.selected_gpu in indices else 0
+        self._select_gpu(indices[max(0, min(len(indices) - 1, pos + message.delta))])
+
+    def on_gpu_picked(self, message: GpuPicked) -> None:
+        message.stop()
+        self.open_gpu(message.index)
+
+    def open_gpu(self, index: int) -> None:
+        """Push the detail screen of GPU `index`."""
+        from .monitor_detail import GpuDetailScreen
+
+        self._select_gpu(index)
+        self.detail_screen = GpuDetailScreen(self, index)
+        self.app.push_screen(self.detail_screen)
 
     # ---- alerts --------------------------------------------------------------------------
 
@@ -622,6 +787,12 @@ class MonitorPane(Widget):
             self._after_ack()
 
     def _after_ack(self) -> None:
+        # an acknowledged critical event no longer makes its GPU unhealthy
+        self._update_health()
+        self._update_verdict()
+        if self.sample is not None:
+            self._apply_view()
+        self._render_fits()
         self._render_alerts()
         self._status_cache = None
         self._render_status()
@@ -649,8 +820,19 @@ class MonitorPane(Widget):
         return age if age > limit else None
 
     def _check_stale(self) -> None:
-        if self._received_at is not None and self._shown():
+        if self._shown() and (self._received_at is not None or self.sample is None):
+            if self.sample is None:
+                self._status_cache = None  # the waiting line counts the seconds
             self._render_status()
+
+
+def waiting_text(elapsed_s: float) -> Text:
+    """The status line before the first sample: painted at once, NVML starts off the UI thread."""
+    t = Text("waiting for NVML: ", style=WARN)
+    t.append("starting the GPU library and taking the first sample (off the UI thread)", style=DIM)
+    if elapsed_s >= 1:
+        t.append(f"  {elapsed_s:.0f} s", style=DIM)
+    return t
 
 
 def _set_height(widget: Widget, rows: int) -> None:
@@ -700,7 +882,7 @@ def why_not(v: FitVerdict) -> Text:
     by_note: dict[str, list[int]] = {}
     for f in v.gpus:
         if not f.eligible:
-            note = f"{gib(f.free_bytes)} GiB free" if f.free_bytes is not None else f.note
+            note = f.note if f.note.startswith("unhealthy") or f.free_bytes is None else f"{gib(f.free_bytes)} GiB free"
             by_note.setdefault(note, []).append(f.index)
     if by_note:
         t.append("; short: ")

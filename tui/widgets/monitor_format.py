@@ -235,6 +235,7 @@ class RowContext:
     spark: Callable[[int, str, int], Text]  # (gpu index, metric, width) -> sparkline
     fit_marks: dict[int, Text]
     warn_margin_c: int = 5
+    health: dict[int, tuple[str, str]] | None = None  # index -> (severity, reason) of active alerts
 
 
 @dataclass(frozen=True)
@@ -258,9 +259,7 @@ def _util_hist(g: GpuSample, w: int, ctx: RowContext) -> Text:
 
 
 def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    used = None
-    if g.memory_used_bytes is not None:
-        used = g.memory_used_bytes + (g.memory_reserved_bytes or 0)
+    used = g.memory_used_bytes  # as NVML reports it (nvidia-smi's figure); reserved is apart
     frac = g.memory_used_fraction
     if used is None and g.memory_total_bytes is None:
         return Text("N/A".rjust(w), style=DIM)
@@ -437,22 +436,48 @@ def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Text:
     return out
 
 
-STATE_WORDS = {"lost": "LOST", "error": "ERROR", "backoff": "BACKOFF"}
+# "backoff" only comes from old traces (now a lost/error row carries `retry_in_s`)
+STATE_WORDS = {"lost": "LOST", "error": "ERROR", "backoff": "ERROR"}
 
 
 def state_style(state: str) -> str:
-    return WARN if state == "backoff" else BAD
+    """A GPU that does not answer is critical, whether or not NVML is backing off from it."""
+    return BAD
+
+
+def failure_detail(g: GpuSample) -> str:
+    """'retry in 23 s, 4 failures': the backoff as a detail of a lost/error row."""
+    parts = []
+    if g.retry_in_s is not None:
+        parts.append(f"retry in {g.retry_in_s} s")
+    if g.failures and g.failures > 1:
+        parts.append(f"{g.failures} failures")
+    return ", ".join(parts)
+
+
+def health_mark(ctx_health: dict[int, tuple[str, str]] | None, index: int) -> Text:
+    """One cell after the GPU index: '!' red for critical alerts, yellow for warnings."""
+    h = (ctx_health or {}).get(index)
+    if h is None:
+        return Text(" ")
+    return Text("!", style=BAD if h[0] == "critical" else WARN)
 
 
 def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Text:
-    out = Text(f"{g.index:>3} ", style=LABEL)
+    out = Text(f"{g.index:>2}", style=LABEL)
+    out.append_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
+    out.append(" ")
     if g.state != "ok":
-        # an error row: name, the state in capitals and the reason, across the rest of the line
+        # an error row: name, the state in capitals, the retry countdown (short, before the
+        # reason, so it is never the part cut off) and the reason, across the rest of the line
         name_w = next((w for c, w in layout if c.key == "name"), 0)
         if name_w:
             _place(out, Text(fit(short_name(g.name, memory=False), name_w)), name_w, "left")
         msg = Text(f"{STATE_WORDS.get(g.state, g.state.upper())}  ", style=state_style(g.state))
-        msg.append(g.error or "no detail", style=state_style(g.state) if g.state != "backoff" else "")
+        detail = failure_detail(g)
+        if detail:
+            msg.append(f"({detail})  ", style=DIM)
+        msg.append(g.error or "no detail", style=state_style(g.state))
         rest = width - out.cell_len
         msg.truncate(max(0, rest), overflow="ellipsis")
         out.append_text(msg)
@@ -493,6 +518,7 @@ def card_lines(
     warn_margin_c: int = 5,
     fit_mark: Text | None = None,
     span: Callable[[int], str] | None = None,
+    health: tuple[str, str] | None = None,
 ) -> list[Text]:
     """The CARD_HEIGHT lines of a GPU's detail card."""
     lines: list[Text] = []
@@ -506,14 +532,26 @@ def card_lines(
         mig = "MIG on" if g.mig_mode else "MIG off" if g.mig_mode is not None else "MIG N/A"
         if g.mig_mode and g.mig_instances is not None:
             mig += f" ({g.mig_instances} inst)"
-        right.append(f"  {mig}  ")
+        right.append(f"  {mig}")
+        if g.persistence_mode is not None:
+            right.append(f"  persist {'on' if g.persistence_mode else 'off'}", style="" if g.persistence_mode else WARN)
+        if g.compute_mode is not None:
+            right.append(f"  {g.compute_mode.replace('_', ' ')}", style=DIM if g.compute_mode == "default" else WARN)
+        right.append("  ")
         if fit_mark is not None and fit_mark.plain:
             right.append("fit ")
             right.append_text(fit_mark)
             right.append("  ")
-        right.append("OK", style=OK)
+        if health is None:
+            right.append("OK", style=OK)
+        else:  # the card says what its alerts say, never "OK" over a critical one
+            sev, reason = health
+            right.append(f"{'CRIT' if sev == 'critical' else 'WARN'} {reason}", style=BAD if sev == "critical" else WARN)
     else:
         right.append(STATE_WORDS.get(g.state, g.state.upper()), style=state_style(g.state))
+        detail = failure_detail(g)
+        if detail:
+            right.append(f" ({detail})", style=DIM)
     gap = width - title.cell_len - right.cell_len
     if gap < 1:
         title.truncate(max(0, width - right.cell_len - 1), overflow="ellipsis")
@@ -542,8 +580,10 @@ def card_lines(
         hint = {
             "lost": "the GPU fell off the bus or stopped answering: check dmesg for Xid 79, reset or drain the node",
             "error": "NVML queries fail for this GPU; the other GPUs keep updating",
-            "backoff": "too many consecutive failures: this GPU is queried again after the cooldown",
+            "backoff": "NVML queries fail for this GPU; the other GPUs keep updating",
         }.get(g.state, "")
+        if g.retry_in_s is not None:
+            hint += f" (queried again in {g.retry_in_s} s)"
         lines.append(with_spark(Text(hint, style=DIM), "memory_used_pct", "mem"))
         lines.append(with_spark(Text(""), "temperature_c", "temp"))
         lines.append(with_spark(Text(""), "power_w", "pwr"))
@@ -563,7 +603,7 @@ def card_lines(
 
     # memory
     frac = g.memory_used_fraction
-    used = None if g.memory_used_bytes is None else g.memory_used_bytes + (g.memory_reserved_bytes or 0)
+    used = g.memory_used_bytes  # as NVML reports it; reserved (driver/firmware) shown apart
     t = Text()
     t.append("mem   ", style=LABEL)
     t.append(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", style=pct_style(None if frac is None else frac * 100))
@@ -609,10 +649,10 @@ def card_lines(
     # ECC and memory repair
     t = Text()
     t.append("ecc   ", style=LABEL)
-    t.append(f"corr {na(g.ecc_corrected_volatile)} (agg {na(g.ecc_corrected_aggregate)})  ")
-    unc = g.ecc_uncorrected_volatile
+    (corr, corr_agg), (unc, unc_agg) = g.ecc_pair  # never a total below its part
+    t.append(f"corr {na(corr)} (agg {na(corr_agg)})  ")
     t.append(f"uncorr {na(unc)}", style=BAD if unc else "")
-    t.append(f" (agg {na(g.ecc_uncorrected_aggregate)})")
+    t.append(f" (agg {na(unc_agg)})")
     if g.remapped_rows_correctable is not None or g.remap_pending is not None:
         t.append(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
         if g.remap_pending:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
+from textual.message import Message
 from textual.widget import Widget
 
 from engine.telemetry.samples import GpuSample
@@ -27,6 +29,53 @@ from .monitor_format import (
 
 SparkFn = Callable[[int, str, int], Text]
 SpanFn = Callable[[int], str] | None
+
+
+class GpuPicked(Message):
+    """enter on a GPU (compact row or card): open its detail screen."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+
+class GpuCursorMoved(Message):
+    def __init__(self, delta: int) -> None:
+        super().__init__()
+        self.delta = delta
+
+
+# Textual merges BINDINGS only from DOMNode classes: each view names them itself.
+GPU_LIST_BINDINGS = [
+    Binding("up", "gpu_cursor(-1)", "Previous GPU", show=False),
+    Binding("down", "gpu_cursor(1)", "Next GPU", show=False),
+    Binding("enter", "gpu_pick", "GPU detail"),
+]
+
+
+class GpuListKeys:
+    """up/down move the GPU cursor, enter opens the GPU (mixed into the two scrolling views)."""
+
+    selected: int | None = None
+
+    def action_gpu_cursor(self, delta: int) -> None:
+        self.post_message(GpuCursorMoved(delta))  # type: ignore[attr-defined]
+
+    def action_gpu_pick(self) -> None:
+        if self.selected is not None:
+            self.post_message(GpuPicked(self.selected))  # type: ignore[attr-defined]
+
+
+class GpuListScroll(GpuListKeys, VerticalScroll):
+    """The compact view's scrolling rows."""
+
+    BINDINGS = GPU_LIST_BINDINGS
+
+    def on_focus(self) -> None:
+        self.query_one(CompactRows).refresh()
+
+    def on_blur(self) -> None:
+        self.query_one(CompactRows).refresh()
 
 
 def _no_span(width: int) -> str:
@@ -70,8 +119,16 @@ class CompactRows(Widget):
         if not view.gpus:
             return Text("no GPU rows", style="dim")
         layout = view.layout_for(width)
-        ctx = RowContext(spark=view.spark, fit_marks=view.fit_marks, warn_margin_c=view.warn_margin_c)
-        return Text("\n").join(compact_row(g, layout, width, ctx) for g in view.gpus)
+        ctx = RowContext(spark=view.spark, fit_marks=view.fit_marks, warn_margin_c=view.warn_margin_c,
+                         health=view.health)
+        focused = self.parent is not None and self.parent.has_focus
+        lines = []
+        for g in view.gpus:
+            line = compact_row(g, layout, width, ctx)
+            if focused and g.index == view.selected:
+                line.stylize("reverse", 0, 3)
+            lines.append(line)
+        return Text("\n").join(lines)
 
 
 class GpuCompactView(Vertical):
@@ -84,6 +141,8 @@ class GpuCompactView(Vertical):
         self.fit_marks: dict[int, Text] = {}
         self.warn_margin_c = 5
         self.span_for: SpanFn = _no_span
+        self.health: dict[int, tuple[str, str]] = {}
+        self.selected: int | None = None
         self._layout_key: tuple[int, bool] | None = None
         self._layout: list = []
         self.header = CompactHeader(self, id="mon-compact-header")
@@ -91,7 +150,8 @@ class GpuCompactView(Vertical):
 
     def compose(self):
         yield self.header
-        with VerticalScroll(id="mon-compact-scroll"):
+        with GpuListScroll(id="mon-compact-scroll") as scroll:
+            self.scroll = scroll
             yield self.rows
 
     def layout_for(self, width: int) -> list:
@@ -101,10 +161,20 @@ class GpuCompactView(Vertical):
             self._layout = layout_columns(width, bool(self.fit_marks))
         return self._layout
 
+    def select(self, index: int | None) -> None:
+        self.selected = index
+        if self.is_mounted:
+            self.query_one(GpuListScroll).selected = index
+            self.rows.refresh()
+            if index is not None:
+                pos = next((k for k, g in enumerate(self.gpus) if g.index == index), 0)
+                self.query_one(GpuListScroll).scroll_to(y=max(0, pos - 2), animate=False)
+
     def show(self, gpus: tuple[GpuSample, ...], spark: SparkFn, fit_marks: dict[int, Text], warn_margin_c: int,
-             span_for: SpanFn = None) -> None:
+             span_for: SpanFn = None, health: dict[int, tuple[str, str]] | None = None) -> None:
         count_changed = len(gpus) != len(self.gpus)
         self.span_for = span_for or _no_span
+        self.health = health or {}
         self.gpus, self.spark, self.fit_marks, self.warn_margin_c = gpus, spark, fit_marks, warn_margin_c
         self.rows.refresh(layout=count_changed)
         self.header.refresh()  # one line; its history span grows with the samples
@@ -123,12 +193,15 @@ class GpuCard(Widget):
         self.fit_mark: Text | None = None
         self.warn_margin_c = 5
         self.span_for: SpanFn = _no_span
+        self.health: tuple[str, str] | None = None
 
     def show(self, gpu: GpuSample, spark: SparkFn, fit_mark: Text | None, warn_margin_c: int,
-             span_for: SpanFn = None) -> None:
+             span_for: SpanFn = None, health: tuple[str, str] | None = None) -> None:
         self.gpu, self.spark, self.fit_mark, self.warn_margin_c = gpu, spark, fit_mark, warn_margin_c
         self.span_for = span_for or _no_span
-        self.set_class(gpu.state != "ok", "-failed")
+        self.health = health
+        critical = gpu.state != "ok" or (health is not None and health[0] == "critical")
+        self.set_class(critical, "-failed")
         self.refresh()
 
     def render(self) -> Text:
@@ -136,13 +209,15 @@ class GpuCard(Widget):
             return Text(f"GPU {self.index}: waiting for a sample", style="dim")
         lines = card_lines(
             self.gpu, self.size.width, self.spark, warn_margin_c=self.warn_margin_c, fit_mark=self.fit_mark,
-            span=self.span_for,
+            span=self.span_for, health=self.health,
         )
         return Text("\n").join(lines)
 
 
-class GpuDetailView(VerticalScroll):
+class GpuDetailView(GpuListKeys, VerticalScroll):
     """The detail cards, one or two per row depending on the width."""
+
+    BINDINGS = GPU_LIST_BINDINGS
 
     TWO_COLUMNS_FROM = 180  # cells of width
 
@@ -178,10 +253,19 @@ class GpuDetailView(VerticalScroll):
             self.sort_children(key=lambda w: indices.index(w.index) if isinstance(w, GpuCard) else 0)
         return True
 
+    def select(self, index: int | None) -> None:
+        self.selected = index
+        for i, card in self.cards.items():
+            card.set_class(i == index, "-selected")
+        card = self.cards.get(index) if index is not None else None
+        if card is not None and self.is_mounted:
+            self.scroll_to_widget(card, animate=False)
+
     def show(self, gpus: tuple[GpuSample, ...], spark: SparkFn, fit_marks: dict[int, Text], warn_margin_c: int,
-             span_for: SpanFn = None) -> None:
-        self.sync(gpus)
+             span_for: SpanFn = None, health: dict[int, tuple[str, str]] | None = None) -> None:
+        if self.sync(gpus):
+            self.select(self.selected)
         for g in gpus:
             card = self.cards.get(g.index)
             if card is not None:
-                card.show(g, spark, fit_marks.get(g.index), warn_margin_c, span_for)
+                card.show(g, spark, fit_marks.get(g.index), warn_margin_c, span_for, (health or {}).get(g.index))

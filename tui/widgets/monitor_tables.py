@@ -7,14 +7,15 @@ alerts come and go, changed cells are updated in place, and the cursor stays on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets._data_table import RowKey
+from textual.widgets._data_table import ColumnKey, RowKey
 
 from engine.telemetry.health import AlertEntry
-from engine.telemetry.samples import GpuSample
+from engine.telemetry.samples import GpuProcess, GpuSample
 
 from .monitor_format import BAD, DIM, WARN, clock_text, gib
 
@@ -33,8 +34,11 @@ class KeyedTable(DataTable):
         self.cells_updated = 0
 
     def on_mount(self) -> None:
+        self.visible_columns = tuple(self.COLUMNS)
         for key, label, width in self.COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    visible_columns: Sequence[tuple[str, str, int | None]] = ()
 
     @property
     def selected_key(self) -> str | None:
@@ -68,7 +72,7 @@ class KeyedTable(DataTable):
         cursor_row = self.cursor_row
         if self.FOLLOW_TOP and cursor_row == 0:
             selected = None
-        col_keys = [c[0] for c in self.COLUMNS]
+        col_keys = [c[0] for c in self.visible_columns]
         changed = False
         structural = False
         for key in [k for k in self._shown if k not in rows]:
@@ -118,50 +122,257 @@ def _right(text: str, style: str = "") -> Text:
     return Text(text, style=style, justify="right")
 
 
+def elapsed_text(seconds: float | None) -> str:
+    """nvitop-style elapsed time: '42:07', '3:12:05', '5-03:12' (days-hours:minutes)."""
+    if seconds is None or seconds < 0:
+        return "-"
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if days:
+        return f"{days}-{hours:02d}:{minutes:02d}"
+    if hours:
+        return f"{hours}:{minutes:02d}:{s:02d}"
+    return f"{minutes:02d}:{s:02d}"
+
+
+def _pct(v: float | int | None, digits: int = 0) -> Text:
+    return _right("-" if v is None else f"{v:.{digits}f}", "" if v is not None else DIM)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRow:
+    """One PID across the GPUs it uses (what a row of the table shows)."""
+
+    process: GpuProcess
+    gpus: tuple[int, ...]
+    gpu_memory_bytes: int | None
+    sm_util_pct: int | None
+    mem_bw_util_pct: int | None
+    elapsed_s: float | None
+
+    @property
+    def visible(self) -> bool:
+        return self.process.in_namespace is not False
+
+    def matches(self, terms: Sequence[tuple[str, str]]) -> bool:
+        p = self.process
+        for field, value in terms:
+            if field == "user":
+                if (p.user or "").lower() != value:
+                    return False
+            elif field == "gpu":
+                if not value.isdigit() or int(value) not in self.gpus:
+                    return False
+            elif field == "pid":
+                if str(p.pid) != value:
+                    return False
+            elif value not in f"{p.pid} {p.user or ''} {p.command or ''}".lower():
+                return False
+        return True
+
+
+def parse_filter(text: str) -> list[tuple[str, str]]:
+    """'user:alice gpu:3 vllm' -> [('user', 'alice'), ('gpu', '3'), ('', 'vllm')]."""
+    terms: list[tuple[str, str]] = []
+    for word in text.lower().split():
+        field, sep, value = word.partition(":")
+        if sep and field in ("user", "gpu", "pid") and value:
+            terms.append((field, value))
+        else:
+            terms.append(("", word))
+    return terms
+
+
+# sort key per column; numeric columns sort largest first when picked
+def _num(v: float | int | None) -> float:
+    return -1.0 if v is None else float(v)
+
+
+SORT_KEYS = {
+    "pid": (lambda r: r.process.pid, False),
+    "user": (lambda r: (r.process.user or "~").lower(), False),
+    "gpu": (lambda r: (r.gpus[0], r.process.pid), False),
+    "kind": (lambda r: r.process.kind, False),
+    "sm": (lambda r: _num(r.sm_util_pct), True),
+    "mbw": (lambda r: _num(r.mem_bw_util_pct), True),
+    "mem": (lambda r: _num(r.gpu_memory_bytes), True),
+    "cpu": (lambda r: _num(r.process.cpu_pct), True),
+    "hmem": (lambda r: _num(r.process.host_mem_pct), True),
+    "time": (lambda r: _num(r.elapsed_s), True),
+    "command": (lambda r: (r.process.command or "~").lower(), False),
+}
+
+
+def merge_processes(gpus: Sequence[GpuSample], now: float | None) -> tuple[dict[int, ProcessRow], list[int]]:
+    """One row per PID over the GPUs that answer; returns (rows, GPUs whose list is N/A)."""
+    merged: dict[int, list] = {}
+    unknown: list[int] = []
+    for g in gpus:
+        if g.state != "ok":
+            continue
+        if g.processes is None:
+            unknown.append(g.index)
+            continue
+        for p in g.processes:
+            m = merged.get(p.pid)
+            if m is None:
+                merged[p.pid] = [p, [g.index], p.used_memory_bytes, p.sm_util_pct, p.mem_bw_util_pct]
+            else:
+                m[1].append(g.index)
+                if p.used_memory_bytes is not None:
+                    m[2] = (m[2] or 0) + p.used_memory_bytes
+                if p.sm_util_pct is not None:
+                    m[3] = max(m[3] or 0, p.sm_util_pct)
+                if p.mem_bw_util_pct is not None:
+                    m[4] = max(m[4] or 0, p.mem_bw_util_pct)
+    rows = {}
+    for pid, (p, idxs, mem, sm, bw) in merged.items():
+        elapsed = None if p.started_at is None or now is None else max(0.0, now - p.started_at)
+        rows[pid] = ProcessRow(p, tuple(idxs), mem, sm, bw, elapsed)
+    return rows, unknown
+
+
 class ProcessTable(KeyedTable):
-    """Processes on the GPUs, one row per PID (a process on several GPUs lists them all)."""
+    """Processes on the GPUs as nvitop shows them, one row per PID (a process on several GPUs
+    lists them all): sortable by any column (`sort_by`), filtered (`filter_text`), the cursor
+    staying on its PID across refreshes, sorts and filters. Read-only: it sends no signals."""
 
     COLUMNS = (
-        ("pid", "PID", 8),
+        ("pid", "PID", 7),
         ("user", "USER", 8),
         ("gpu", "GPU", 5),
         ("kind", "T", 1),
-        ("mem", "GPU MEM", 9),
+        ("sm", "%SM", 3),
+        ("mbw", "%MBW", 4),
+        ("mem", "GPU MEM", 7),
+        ("cpu", "%CPU", 5),
+        ("hmem", "%MEM", 4),
+        ("time", "TIME", 8),
         ("command", "COMMAND", None),
     )
+    SORTABLE = tuple(k for k, _l, _w in COLUMNS)
 
-    def show(self, gpus: Sequence[GpuSample]) -> tuple[int, list[int]]:
-        """Show the processes of the GPUs that answer; returns (rows, GPUs whose list is N/A)."""
-        merged: dict[int, list] = {}
-        unknown: list[int] = []
-        for g in gpus:
-            if g.state != "ok":
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sort_key = "gpu"
+        self.sort_reverse = False
+        self.filter_text = ""
+        self.rows_by_key: dict[str, ProcessRow] = {}
+        self.total = 0  # processes before the filter
+        self._last: tuple = ((), None)
+
+    def on_mount(self) -> None:  # after KeyedTable.on_mount (Textual calls each class's handler)
+        self._label_sort()
+
+    # columns dropped first when the table is narrow (nvitop drops columns the same way)
+    DROP_ORDER = ("kind", "hmem", "mbw", "time", "user", "cpu")
+
+    def columns_for(self, width: int) -> tuple[tuple[str, str, int | None], ...]:
+        """The columns that leave the command at least 16 cells at `width`."""
+        cols = list(self.COLUMNS)
+        need = lambda cs: sum((w or 0) + 2 * self.cell_padding for _k, _l, w in cs) + 16  # noqa: E731
+        for key in self.DROP_ORDER:
+            if need(cols) <= width:
+                break
+            cols = [c for c in cols if c[0] != key]
+        return tuple(cols)
+
+    def on_resize(self) -> None:
+        cols = self.columns_for(self.size.width)
+        if cols == tuple(self.visible_columns) or not self.size.width:
+            return
+        self.visible_columns = cols
+        self.clear(columns=True)
+        self._shown = {}
+        for key, label, width in cols:
+            self.add_column(label, key=key, width=width)
+        self._label_sort()
+        self.show(*self._last)
+
+    def sort_by(self, key: str, reverse: bool | None = None) -> None:
+        if key not in SORT_KEYS:
+            raise KeyError(key)
+        if reverse is None:
+            reverse = SORT_KEYS[key][1] if key != self.sort_key else self.sort_reverse
+        self.sort_key, self.sort_reverse = key, reverse
+        self._label_sort()
+        self.show(*self._last)
+
+    def sort_next(self) -> str:
+        keys = self.SORTABLE
+        self.sort_by(keys[(keys.index(self.sort_key) + 1) % len(keys)])
+        return self.sort_key
+
+    def reverse_sort(self) -> None:
+        self.sort_by(self.sort_key, not self.sort_reverse)
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.show(*self._last)
+
+    def _label_sort(self) -> None:
+        if not self.is_mounted:
+            return
+        for key, label, _w in self.visible_columns:
+            col = self.columns.get(ColumnKey(key))
+            if col is None:
                 continue
-            if g.processes is None:
-                unknown.append(g.index)
-                continue
-            for p in g.processes:
-                m = merged.get(p.pid)
-                if m is None:
-                    merged[p.pid] = [p, [g.index], p.used_memory_bytes]
-                else:
-                    m[1].append(g.index)
-                    if p.used_memory_bytes is not None:
-                        m[2] = (m[2] or 0) + p.used_memory_bytes
+            mark = ("▼" if self.sort_reverse else "▲") if key == self.sort_key else ""
+            text = Text(label + mark, style="bold" if mark else "")
+            if col.label != text:
+                col.label = text
+        self._update_count += 1
+        self.refresh()
+
+    def show(self, gpus: Sequence[GpuSample], now: float | None = None) -> tuple[int, list[int]]:
+        """Show the processes of the GPUs that answer; returns (rows shown, GPUs whose list is N/A)."""
+        self._last = (tuple(gpus), now)
+        merged, unknown = merge_processes(gpus, now)
+        self.total = len(merged)
+        terms = parse_filter(self.filter_text)
         rows: dict[str, tuple] = {}
-        for pid, (p, idxs, mem) in merged.items():
-            gpu_text = ",".join(str(i) for i in idxs)
-            rows[str(pid)] = (
-                _right(str(pid)),
-                Text(p.user or "?", style="" if p.user else DIM),
-                Text(gpu_text if len(gpu_text) <= 5 else f"{len(idxs)}gpu"),
-                Text("G" if p.kind == "graphics" else "C"),
-                _right(gib(mem, 2) + "G" if mem is not None else "N/A"),
-                Text(p.command or "?", style="" if p.command else DIM, no_wrap=True, overflow="ellipsis"),
-            )
-        order = sorted(rows, key=lambda k: (merged[int(k)][1][0], int(k)))
+        self.rows_by_key = {}
+        for pid, r in merged.items():
+            if terms and not r.matches(terms):
+                continue
+            key = str(pid)
+            self.rows_by_key[key] = r
+            cells = self._cells(r)
+            rows[key] = tuple(cells[k] for k, _l, _w in self.visible_columns)
+        fn, _ = SORT_KEYS[self.sort_key]
+        order = sorted(rows, key=lambda k: (fn(self.rows_by_key[k]), int(k)), reverse=self.sort_reverse)
         self.sync_rows(rows, order)
         return len(rows), unknown
+
+    @staticmethod
+    def _cells(r: ProcessRow) -> dict[str, Text]:
+        p = r.process
+        gpu_text = ",".join(str(i) for i in r.gpus)
+        mem = r.gpu_memory_bytes
+        if r.visible:
+            command = Text(p.command or "?", style="" if p.command else DIM, no_wrap=True, overflow="ellipsis")
+        else:  # NVML's name for it; the host cannot see this PID (another container, or it exited)
+            command = Text(p.command or "?", no_wrap=True, overflow="ellipsis")
+            command.append("  (not in this PID namespace)", style=DIM)
+        return {
+            "pid": _right(str(p.pid)),
+            "user": Text(p.user or "?", style="" if p.user else DIM),
+            "gpu": Text(gpu_text if len(gpu_text) <= 5 else f"{len(r.gpus)}gpu"),
+            "kind": Text("G" if p.kind == "graphics" else "C"),
+            "sm": _pct(r.sm_util_pct),
+            "mbw": _pct(r.mem_bw_util_pct),
+            "mem": _right(gib(mem, 2) + "G" if mem is not None else "N/A"),
+            "cpu": _pct(p.cpu_pct, 1),
+            "hmem": _pct(p.host_mem_pct, 1),
+            "time": _right(elapsed_text(r.elapsed_s), "" if r.elapsed_s is not None else DIM),
+            "command": command,
+        }
+
+    def selected_row(self) -> ProcessRow | None:
+        key = self.selected_key
+        return None if key is None else self.rows_by_key.get(key)
 
 
 RULE_WORDS = {

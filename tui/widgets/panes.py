@@ -75,39 +75,7 @@ class ServingPane(_FiguresPane):
         out.update(grid)
 
 
-class TrainingPane(_FiguresPane):
-    FIGURES_ID = "training-figures"
-    COMING = (
-        "Coming here: fine-tuning and training memory per GPU by ZeRO stage, LoRA/QLoRA adapters, "
-        "activation recompute, tokens/s, duration and cost, with the knobs to tune them."
-    )
-
-    def render_figures(self, report: dict[str, Any], out: Static) -> None:
-        tr = report["training"]
-        if tr is None:
-            out.update(Text("No [training] section in this session: add one to the session file to size a "
-                            "fine-tuning run (method, optimizer, sequence length, GPUs, dataset tokens).", style="dim"))
-            return
-        gib = lambda v: f"{v:,.2f} GiB"  # noqa: E731
-        rows = [
-            ("method", str(tr["method"])),
-            ("trainable parameters", f"{tr['trainable_params']:,}"),
-            ("weights", fmt(tr["weights_gib"], gib)),
-            ("gradients", fmt(tr["gradients_gib"], gib)),
-            ("optimizer states", fmt(tr["optimizer_gib"], gib)),
-            ("activations", fmt(tr["activations_gib"], gib)),
-            ("overhead", fmt(tr["overhead_gib"], gib)),
-            ("total per GPU", fmt(tr["total_gib"], gib)),
-            ("fits", "yes" if tr["fits"] else f"no: {tr['reason']}"),
-            ("data parallel", fmt(tr["data_parallel"], str)),
-            ("duration", fmt(tr["hours"], lambda v: f"{v:,.1f} h")),
-            ("GPU hours", fmt(tr["gpu_hours"], lambda v: f"{v:,.0f}")),
-            ("cost", fmt(tr["cost"], lambda v: f"${v:,.0f}")),
-        ]
-        grid = Table.grid()
-        grid.add_row(Text("Training (estimate; sizes in GiB = 2^30 bytes)", style="bold"))
-        grid.add_row(_kv_table(rows))
-        out.update(grid)
+from .training import TrainingPane  # noqa: E402  (the Training tab has its own module)
 
 
 class ForecastPane(VerticalScroll):

@@ -1,6 +1,10 @@
 """Test helpers (not a test module). A fake NVML in the style of gpustat's tests: the real `pynvml` module's functions are
 monkeypatched per device from a table, and failures are real `pynvml.NVMLError(code)` subclasses.
 
+Handles are what the real binding hands out: ctypes `c_nvmlDevice_t` pointers, a NEW pointer object on
+every call (nvmlDeviceGetHandleByIndex, an event's `device`) holding the same address, so code that
+compares handles by identity fails here as it does on a real driver.
+
 Any NVML function the backend calls that is NOT stubbed here falls through to the real binding,
 which (with no library loaded) raises NVMLError_Uninitialized and turns the device into an error
 row, so a test notices an unexpected call.
@@ -8,6 +12,7 @@ row, so a test notices an unexpected call.
 
 from __future__ import annotations
 
+import ctypes
 import queue
 from collections import Counter
 from types import SimpleNamespace
@@ -17,6 +22,7 @@ import pynvml
 import pytest
 
 from engine.telemetry.nvml import NvmlBackend
+from engine.telemetry.samples import HostStats
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -33,12 +39,25 @@ class FakeClock:
         self.t += dt
 
 
-class FakeHandle:
-    def __init__(self, index: int) -> None:
-        self.index = index
+HANDLE_BASE = 0x7F00_0000_1000
 
-    def __repr__(self) -> str:
-        return f"FakeHandle({self.index})"
+
+def new_handle(index: int) -> Any:
+    """A fresh pynvml device handle object for GPU `index` (equal by value, never identical)."""
+    return ctypes.cast(ctypes.c_void_p(HANDLE_BASE + 0x100 * index), pynvml.c_nvmlDevice_t)
+
+
+def handle_index(handle: Any) -> int:
+    value = ctypes.cast(handle, ctypes.c_void_p).value
+    if value is None or (value - HANDLE_BASE) % 0x100:
+        raise nvml_error(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+    return (value - HANDLE_BASE) // 0x100
+
+
+def util_sample(pid: int, sm: int, mem: int, ts: int) -> Any:
+    smp = pynvml.c_nvmlProcessUtilizationSample_t()
+    smp.pid, smp.smUtil, smp.memUtil, smp.timeStamp = pid, sm, mem, ts
+    return smp
 
 
 def nvml_error(code: int) -> pynvml.NVMLError:
@@ -106,6 +125,9 @@ def default_values(i: int) -> dict[str, Any]:
         "nvmlDeviceGetPcieThroughput": {pynvml.NVML_PCIE_UTIL_TX_BYTES: 1000, pynvml.NVML_PCIE_UTIL_RX_BYTES: 2000},
         "nvmlDeviceGetComputeRunningProcesses": [process(4100 + i, 9 * GIB)],
         "nvmlDeviceGetGraphicsRunningProcesses": [],
+        "nvmlDeviceGetPersistenceMode": pynvml.NVML_FEATURE_ENABLED,
+        "nvmlDeviceGetComputeMode": pynvml.NVML_COMPUTEMODE_DEFAULT,
+        "nvmlDeviceGetProcessUtilization": lambda since: [util_sample(4100 + i, 30 + i, 12 + i, since + 1000)],
         "nvmlDeviceGetSupportedEventTypes": pynvml.nvmlEventTypeXidCriticalError
         | pynvml.nvmlEventTypeDoubleBitEccError
         | pynvml.nvmlEventTypeSingleBitEccError,
@@ -116,11 +138,14 @@ def default_values(i: int) -> dict[str, Any]:
 class FakeDevice:
     def __init__(self, index: int) -> None:
         self.index = index
-        self.handle = FakeHandle(index)
         self.values = default_values(index)
         self.errors: dict[str, int] = {}  # function name -> NVML error code raised by it
         self.lost = False  # every call raises NVML_ERROR_GPU_IS_LOST
         self.calls: Counter[str] = Counter()
+
+    @property
+    def handle(self) -> Any:
+        return new_handle(self.index)
 
 
 # Functions taking a device handle first; looked up in FakeDevice.values.
@@ -158,9 +183,16 @@ DEVICE_FUNCTIONS = (
     "nvmlDeviceGetPcieThroughput",
     "nvmlDeviceGetComputeRunningProcesses",
     "nvmlDeviceGetGraphicsRunningProcesses",
+    "nvmlDeviceGetPersistenceMode",
+    "nvmlDeviceGetComputeMode",
+    "nvmlDeviceGetProcessUtilization",
     "nvmlDeviceGetSupportedEventTypes",
     "nvmlDeviceRegisterEvents",
 )
+
+
+HOST_STATS = HostStats(cpu_pct=12.5, cpu_count=32, mem_total_bytes=512 * GIB, mem_used_bytes=100 * GIB,
+                       swap_total_bytes=8 * GIB, swap_used_bytes=0, load_1=4.0, load_5=3.5, load_15=3.0)
 
 
 class FakeNvml:
@@ -177,8 +209,8 @@ class FakeNvml:
 
     # -- device table --------------------------------------------------------------------
     def _device_fn(self, name: str) -> Callable[..., Any]:
-        def fn(handle: FakeHandle, *args: Any, **kwargs: Any) -> Any:
-            dev = self.devices[handle.index]
+        def fn(handle: Any, *args: Any, **kwargs: Any) -> Any:
+            dev = self.devices[handle_index(handle)]
             dev.calls[name] += 1
             self.calls[name] += 1
             if dev.lost:
@@ -217,7 +249,7 @@ class FakeNvml:
             count("nvmlDeviceGetCount")
             return len(self.devices)
 
-        def nvmlDeviceGetHandleByIndex(i: int) -> FakeHandle:
+        def nvmlDeviceGetHandleByIndex(i: int) -> Any:
             count("nvmlDeviceGetHandleByIndex")
             dev = self.devices[i]
             dev.calls["nvmlDeviceGetHandleByIndex"] += 1
@@ -225,8 +257,12 @@ class FakeNvml:
                 raise nvml_error(pynvml.NVML_ERROR_GPU_IS_LOST)
             return dev.handle
 
-        def nvmlDeviceGetIndex(handle: FakeHandle) -> int:
-            return handle.index
+        def nvmlDeviceGetIndex(handle: Any) -> int:
+            count("nvmlDeviceGetIndex")
+            index = handle_index(handle)
+            if self.devices[index].lost:
+                raise nvml_error(pynvml.NVML_ERROR_GPU_IS_LOST)
+            return index
 
         def nvmlSystemGetProcessName(pid: int) -> str:
             count("nvmlSystemGetProcessName")
@@ -244,7 +280,10 @@ class FakeNvml:
                 index, etype, data = self.events.get(timeout=timeout_ms / 1000)
             except queue.Empty:
                 raise nvml_error(pynvml.NVML_ERROR_TIMEOUT) from None
-            return SimpleNamespace(device=self.devices[index].handle, eventType=etype, eventData=data)
+            # a handle NVML never handed out before (index None) stands for a device it cannot name
+            device = new_handle(index) if index is not None else ctypes.cast(
+                ctypes.c_void_p(0xDEAD_0000), pynvml.c_nvmlDevice_t)
+            return SimpleNamespace(device=device, eventType=etype, eventData=data)
 
         def nvmlEventSetFree(event_set: object) -> None:
             count("nvmlEventSetFree")
@@ -272,6 +311,7 @@ class FakeNvml:
     def backend(self, **kwargs: Any) -> NvmlBackend:
         kwargs.setdefault("events", False)
         kwargs.setdefault("process_info", self.process_info)
+        kwargs.setdefault("host_stats", lambda: HOST_STATS)
         b = NvmlBackend(**kwargs)
         self.backends.append(b)
         return b

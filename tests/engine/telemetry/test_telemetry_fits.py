@@ -65,7 +65,7 @@ def test_lost_and_na_gpus_never_count():
     s = host(gpu(0, 70), lost, gpu(2, None), gpu(3, 70, state="backoff"))
     v = fits_here(10 * GIB, 2, s)
     assert not v.fits and v.eligible == (0,)
-    assert "GPU 1: lost" in v.reason and "GPU 2: free memory N/A" in v.reason and "GPU 3: backoff" in v.reason
+    assert "GPU 1: lost" in v.reason and "GPU 2: free memory N/A" in v.reason and "GPU 3: not responding" in v.reason
     assert "only 1 has (GPU 0: 70.0 GiB free)" in v.reason
 
 

@@ -169,7 +169,7 @@ def test_memory_above_95_percent():
     assert rules(host(healthy(memory_used_bytes=76 * GIB))) == []  # exactly 95.0% is not above
     assert rules(host(healthy(memory_used_bytes=int(76.5 * GIB)))) == [(0, RULE_MEMORY_HIGH, "warn")]
     assert rules(host(healthy(memory_used_bytes=int(75.9 * GIB)))) == []
-    # reserved memory (NVML v2) counts as used
+    # of the memory processes can have: NVML v2's reserved memory is not theirs
     assert rules(host(healthy(memory_used_bytes=75 * GIB, memory_reserved_bytes=2 * GIB))) == [
         (0, RULE_MEMORY_HIGH, "warn")
     ]

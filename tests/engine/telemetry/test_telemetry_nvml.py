@@ -286,30 +286,33 @@ def test_circuit_breaker_backs_off_and_recovers(fake_nvml: FakeNvml, clock: Fake
     b = fake_nvml.backend(clock=clock, breaker_failures=2, breaker_cooldown_s=10)
     assert b.sample().gpus[1].state == "error"
     s = b.sample()
-    assert s.gpus[1].state == "backoff" and "backing off 10 s" in (s.gpus[1].error or "")
+    # backed off: still an error row (the backoff is a detail), retried in 10 s
+    assert s.gpus[1].state == "error" and s.gpus[1].retry_in_s == 10 and s.gpus[1].failures == 2
+    assert s.gpus[1].error == "NVML: Unknown Error"
     assert s.gpus[0].state == "ok"
     # while backed off the device is not touched at all
     calls = sum(d1.calls.values())
     clock.advance(5)
     s = b.sample()
-    assert s.gpus[1].state == "backoff" and "retry in 5 s" in (s.gpus[1].error or "")
+    assert s.gpus[1].state == "error" and s.gpus[1].retry_in_s == 5
     assert s.gpus[1].uuid == "GPU-00000001-aaaa-bbbb-cccc-dddddddddddd"
     assert sum(d1.calls.values()) == calls
     # after the cooldown it is retried; still failing -> backed off again, cooldown doubled
     clock.advance(6)
     s = b.sample()
     assert sum(d1.calls.values()) > calls
-    assert s.gpus[1].state == "backoff" and "backing off 20 s" in (s.gpus[1].error or "")
+    assert s.gpus[1].state == "error" and s.gpus[1].retry_in_s == 20 and s.gpus[1].failures == 3
     # the device heals; after the (doubled) cooldown it is ok again with fresh figures
     del d1.errors["nvmlDeviceGetUtilizationRates"]
     clock.advance(15)
-    assert b.sample().gpus[1].state == "backoff"
+    assert b.sample().gpus[1].retry_in_s == 5
     clock.advance(6)
     s = b.sample()
     assert s.gpus[1].state == "ok" and s.gpus[1].gpu_util_pct == 41 and s.gpus[1].error is None
+    assert s.gpus[1].retry_in_s is None and s.gpus[1].failures is None
     # and the failure count was reset: one new failure is an error, not a backoff
     d1.errors["nvmlDeviceGetUtilizationRates"] = pynvml.NVML_ERROR_UNKNOWN
-    assert b.sample().gpus[1].state == "error"
+    assert b.sample().gpus[1].retry_in_s is None
 
 
 def test_lost_gpu_is_backed_off_then_reacquired(fake_nvml: FakeNvml, clock: FakeClock):
@@ -317,8 +320,10 @@ def test_lost_gpu_is_backed_off_then_reacquired(fake_nvml: FakeNvml, clock: Fake
     b = fake_nvml.backend(clock=clock, breaker_failures=3, breaker_cooldown_s=30)
     b.sample()
     d1.lost = True
-    states = [b.sample().gpus[1].state for _ in range(4)]
-    assert states == ["lost", "lost", "backoff", "backoff"]
+    rows = [b.sample().gpus[1] for _ in range(4)]
+    # lost stays lost while backed off; the countdown is a detail
+    assert [g.state for g in rows] == ["lost", "lost", "lost", "lost"]
+    assert [g.retry_in_s for g in rows] == [None, None, 30, 30]
     d1.lost = False
     clock.advance(31)
     handles_before = d1.calls["nvmlDeviceGetHandleByIndex"]

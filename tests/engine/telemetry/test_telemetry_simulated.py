@@ -134,7 +134,9 @@ def test_sample_helpers():
     g = GpuSample(index=2, memory_total_bytes=100, memory_used_bytes=40, memory_reserved_bytes=10,
                   temperature_c=80, temp_slowdown_c=87, power_w=350.0, power_limit_w=700.0,
                   clock_event_reasons=("sw_power_cap",))  # fmt: skip
-    assert g.memory_used_fraction == 0.5 and g.temp_slowdown_margin_c == 7 and g.power_fraction == 0.5
+    # used as NVML reports it (reserved apart); the memory-high rule reads used / (total - reserved)
+    assert g.memory_used_fraction == 0.4 and g.memory_usable_fraction == 40 / 90
+    assert g.temp_slowdown_margin_c == 7 and g.power_fraction == 0.5
     assert g.has_reason("sw_power_cap") and not g.has_reason("hw_slowdown") and g.label == "GPU 2"
     assert GpuSample(index=0).memory_used_fraction is None
     with pytest.raises(dataclasses.FrozenInstanceError):
