@@ -258,6 +258,11 @@ class GpuPlanApp(App[int]):
         yield Footer()
 
     @property
+    def pane_specs(self) -> tuple[Any, ...]:
+        """The registered tabs, in order (help and the palette list them)."""
+        return PANES
+
+    @property
     def sidebar(self) -> Sidebar:
         return self._widgets["sidebar"]
 
@@ -339,6 +344,12 @@ class GpuPlanApp(App[int]):
     def _apply_width(self, width: int) -> None:
         self.set_class(width < NARROW, "-narrow")
         self.set_class(width >= WIDE, "-wide")
+        self._apply_cramped()
+
+    def _apply_cramped(self) -> None:
+        """Narrow with the sidebar shown: the panes keep their figures whole and scroll sideways."""
+        sidebar = self._widgets.get("sidebar")
+        self.set_class(self.has_class("-narrow") and sidebar is not None and bool(sidebar.display), "-cramped")
 
     # ------------------------------------------------------------------------------------
     # boot: catalog, the first session, recovered work (off the UI thread)
@@ -411,7 +422,11 @@ class GpuPlanApp(App[int]):
     def on_field_edited(self, message: FieldEdited) -> None:
         if self.doc is None:  # controls report their first values while the app starts
             return
-        self._apply_edit(edit_field(self.doc.session, message.path, message.value))
+        edit = edit_field(self.doc.session, message.path, message.value, self.catalog)
+        self._apply_edit(edit)
+        if edit.note and edit.session is not None:
+            self.sidebar.show_session(edit.session.model_dump(mode="python"))  # the server picker
+            self.notify(edit.note, timeout=5)
 
     def on_model_picked(self, message: ModelPicked) -> None:
         if self.doc is None:  # controls report their first values while the app starts
@@ -979,6 +994,7 @@ class GpuPlanApp(App[int]):
         sidebar = self.sidebar
         sidebar.display = show
         self.set_class(not show, "-sidebar-hidden")
+        self._apply_cramped()
         if show and focus:
             for control in sidebar.query("Input, Select"):
                 if control.focusable:
@@ -1018,7 +1034,8 @@ class GpuPlanApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            if command.title not in ("Quit",):  # ours asks about unsaved work
+            # Ours asks about unsaved work; our "Switch theme" cycles the app's own themes.
+            if command.title not in ("Quit", "Theme"):
                 yield command
 
     async def action_quit(self) -> None:

@@ -23,10 +23,13 @@ class Edit:
     path: str
     session: Session | None = None
     error: str | None = None
+    note: str | None = None  # what else the edit changed (the server that follows the GPU)
 
 
-def edit_field(session: Session, path: str, raw: Any) -> Edit:
-    """Apply a field's raw text (or choice) to `session`."""
+def edit_field(session: Session, path: str, raw: Any, catalog: Any = None) -> Edit:
+    """Apply a field's raw text (or choice) to `session`. With a catalog, the server follows a
+    new GPU (issue 7 item 9): a server that does not hold the chosen GPU is replaced by one that
+    does, or dropped."""
     from sessions.errors import SessionError
     from sessions.io import update_session
 
@@ -42,13 +45,31 @@ def edit_field(session: Session, path: str, raw: Any) -> Edit:
     if get_path(data, path) == value and type(get_path(data, path)) is type(value):
         return Edit(path)
     changes: dict[str, Any] = {path: value}
+    note = None
     if path == "hardware.gpu" and value is not None:
         changes["hardware.gpu_spec"] = None
+        server, note = server_for_gpu(catalog, session.hardware.server, value)
+        if note is not None:
+            changes["hardware.server"] = server
     try:
         edited = update_session(session, changes)
     except SessionError as exc:
         return Edit(path, error=field_message(exc, path))
-    return Edit(path, session=edited)
+    return Edit(path, session=edited, note=note)
+
+
+def server_for_gpu(catalog: Any, server: str | None, gpu: str) -> tuple[str | None, str | None]:
+    """The server to use with `gpu`: (server, note), note None when `server` holds it already
+    (or is unknown here). Else the first catalog server that holds the GPU, or none."""
+    servers = getattr(catalog, "servers", None)
+    if server is None or servers is None or server not in servers:
+        return server, None
+    if servers[server].gpu == gpu:
+        return server, None
+    match = next((sid for sid, spec in servers.items() if spec.gpu == gpu), None)
+    if match is not None:
+        return match, f"Server {server} holds {servers[server].gpu}, not {gpu}: now {match}."
+    return None, f"Server {server} holds {servers[server].gpu}, not {gpu}: no catalog server holds it, so none is set."
 
 
 def pick_model(session: Session, catalog: Any, model_id: str) -> Edit:

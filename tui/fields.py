@@ -121,6 +121,8 @@ NUMERIC_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("serving.concurrent_sessions", "Sessions", "int", "Concurrent sessions to serve (active conversations)."),
     FieldSpec("serving.prompt_tokens", "Prompt tok", "int", "Average prompt length in tokens.", tokens=True),
     FieldSpec("serving.output_tokens", "Output tok", "int", "Average output length in tokens.", tokens=True),
+    FieldSpec("serving.max_num_seqs", "Max seqs", "int",
+              "max_num_seqs: sequences one replica schedules at once; caps the sessions per GPU."),
     FieldSpec("serving.requests_per_second", "Requests/s", "float", "Request rate to sustain (0: size by sessions only)."),
     FieldSpec("serving.sla.ttft_ms", "SLA TTFT ms", "float", "Time-to-first-token target, milliseconds."),
     FieldSpec("serving.sla.itl_ms", "SLA ITL ms", "float", "Inter-token latency target, milliseconds."),
@@ -161,7 +163,6 @@ ALIASES: dict[str, str] = {
     "hardware.gpu_spec": "hardware.gpu",
     "hardware": "hardware.gpu",
     "serving.sla": "serving.sla.ttft_ms",
-    "serving.max_num_seqs": "serving.concurrent_sessions",
 }
 
 

@@ -462,7 +462,10 @@ class DocumentController:
         """Where an export goes unless the user says otherwise."""
         assert self.doc is not None
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", self.doc.session.name).strip("-") or "plan"
-        return str(Path.cwd() / f"{slug}.{EXPORT_EXTENSIONS[fmt]}")
+        # Beside the session file it reports on; otherwise where gpuplan was started (the prompt
+        # shows the whole path, so the user sees and can change where it goes).
+        folder = self.doc.path.parent if self.doc.kind == "file" and self.doc.path else Path.cwd()
+        return str(folder / f"{slug}.{EXPORT_EXTENSIONS[fmt]}")
 
     def export_problem(self, path: Path) -> str | None:
         """Why a report must not be written to `path` (None: it may)."""

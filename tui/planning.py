@@ -67,6 +67,8 @@ class PlanningController:
     def _job(self, session: Session, catalog: Any, generation: int, cancelled: Callable[[], bool]) -> None:
         from sessions.errors import SessionError
 
+        if cancelled():  # superseded while it waited for a thread: plan only the newest input
+            return
         try:
             result, report = self.compute(session, catalog)
         except SessionError as exc:

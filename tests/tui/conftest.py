@@ -130,3 +130,20 @@ async def type_into(pilot, selector: str, text: str) -> None:
         await pilot.press("backspace")
     for ch in text:  # the first key replaces the selection
         await pilot.press(ch)
+
+
+def send_keys(app, *keys: str) -> None:
+    """Deliver keys the way a terminal does, all at once: through the driver, without Pilot's
+    idle wait after each key (which hides any reordering of keys on a busy app)."""
+    from textual import events
+    from textual.keys import _get_unicode_name_from_key
+    import unicodedata
+
+    for key in keys:
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(key))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)

@@ -256,3 +256,15 @@ def test_the_app_binds_a_digit_to_every_registered_tab():
     keys = {b.key: b.action for b in GpuPlanApp.BINDINGS}
     for n, tab in enumerate(TABS, start=1):
         assert keys[str(n)] == keys[f"alt+{n}"] == f"tab('{tab}')"
+
+
+def test_the_server_follows_the_gpu(session, catalog):
+    """Issue 7 item 9: an H200 never stays in a DGX H100."""
+    from tui.editing import edit_field
+
+    edit = edit_field(session, "hardware.gpu", "h200-sxm-141gb", catalog)
+    assert edit.session.hardware.server == "hgx-h200" and "dgx-h100" in edit.note
+    lone = edit_field(session, "hardware.gpu", "rtx-4090", catalog)
+    assert lone.session.hardware.server is None and "none" in lone.note
+    same = edit_field(session, "hardware.gpu", "h100-sxm-80gb", catalog)
+    assert same.session is None  # unchanged: already the GPU, the server stays

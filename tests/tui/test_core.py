@@ -73,7 +73,7 @@ def test_problems_land_on_a_sidebar_field():
     assert field_for("serving.sla").path == "serving.sla.ttft_ms"
     assert field_for("model.config.num_hidden_layers").path == "model.catalog"
     assert field_for("hardware.gpu_spec.memory_gib").path == "hardware.gpu"
-    assert field_for("serving.max_num_seqs").path == "serving.concurrent_sessions"
+    assert field_for("serving.max_num_seqs").path == "serving.max_num_seqs"  # its own field (issue 7 item 11)
     assert field_for("costs.pue") is None
 
 

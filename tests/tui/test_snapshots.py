@@ -98,3 +98,32 @@ def test_sizing_tab_with_an_invalid_field(snap_compare):
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare, size):
+    """Help fits the terminal (its box scrolls), every tab's keys generated from the bindings."""
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.action_tab("monitor")  # every pane mounted: help lists the Monitor's keys too
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=run_before)
+
+
+def test_sizing_tab_with_the_sidebar_at_80x24(snap_compare):
+    """80 columns with the inputs shown: the tables keep their figures whole (the pane scrolls
+    sideways) instead of cutting them."""
+    store = SessionStore()
+    path = store.save(parse_session(SESSION), "chat-70b")
+    os.utime(path, (T0, T0))
+
+    async def run_before(pilot) -> None:
+        await _open(pilot, "chat-70b")
+        await pilot.press("ctrl+b")
+        pilot.app.screen.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=run_before)

@@ -1,6 +1,14 @@
-"""`?`: what the app does, its keys, and how the inputs are read."""
+"""`?`: what the app does, every key of every tab, and how the inputs are read.
+
+The key tables are generated when help opens, from the app's bindings and the bindings of each
+registered pane (tui/pane_registry.py) and its widgets, so a pane added to the registry, or a key
+added to a pane, shows up here without editing this file. The box scrolls by keyboard (up/down,
+page up/down, home/end, j/k) and fits 80x24.
+"""
 
 from __future__ import annotations
+
+from typing import Any, Iterable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,36 +17,31 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from ..css import tcss
+from ..keys import OPTION_DIGITS
 from ..pane_registry import PANES
 
-HELP = """\
+INTRO = """\
 # gpuplan
 
 Size LLM serving on GPUs as you type. Pick a model and hardware in the **inputs** sidebar, set the
 workload; every pane recalculates from one plan. Sizes are **GiB = 2^30 bytes**.
+"""
 
-## Keys
+FIELD_KEYS = (
+    ("tab / shift+tab", "next / previous field"),
+    ("escape", "leave the field (the digit keys switch tabs again)"),
+    ("alt+1 ... (Option+1 ...)", "switch tabs from inside a field"),
+    ("up / down, enter", "model list: move, pick"),
+    ("ctrl+a / ctrl+e / ctrl+k", "start / end of the field / delete to its end"),
+)
 
-| key | does |
-|---|---|
-| `ctrl+p` | command palette: every action (export, import, theme, rename, ...) |
-| `ctrl+s` | save (asks a name the first time) |
-| `ctrl+o` | open a saved session or a file |
-| `ctrl+n` | new session |
-| `ctrl+b` | show / hide the inputs sidebar |
-| `1` ... `{last}`, `alt+1` ... | {tabs} |
-| `tab` / `shift+tab` | next / previous field |
-| `?` or `f1` | this help |
-| `ctrl+q` | quit (asks if there are unsaved changes) |
-
-In the **Sessions** tab: `enter` opens, `a` / `b` pick the two sides of the diff, `r` renames,
-`delete` moves a session to the trash (`.trash` in the sessions folder).
-
+MORE = """\
 ## Inputs
 
 * Numbers accept `8,192`, `8_192`, and `32k` for token counts (32k = 32,768); the memory
   fraction accepts `0.9` or `90%`. A blank context means the model's own limit.
-* An invalid value turns its field red with the reason; the last valid plan stays on screen.
+* An invalid value turns its field red with the reason; the panes keep the last valid plan and
+  say so (a yellow line above them names the field that holds the plan back).
 * Model: type to filter the catalog, your catalog entries and the Hugging Face cache
   (`~/.cache/huggingface/hub`); `up`/`down` move, `enter` picks.
 * Warnings from the plan mark their field in yellow; hover or see the Warnings box.
@@ -49,20 +52,121 @@ Sessions are TOML in the data folder (`$GPUPLAN_HOME/sessions`), every save keep
 version. Unsaved work goes to a recovery file every few seconds and when the terminal closes;
 the next start offers it back. `gpuplan open FILE --watch` reloads FILE when it changes on disk;
 the app never writes to it unless you save. Errors go to the JSON log in the state folder.
-""".format(
-    last=len(PANES), tabs=", ".join(spec.title for spec in PANES))  # the tabs as registered
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(rows: Iterable[tuple[str, str]]) -> str:
+    lines = ["| key | does |", "|---|---|"]
+    lines += [f"| `{_cell(k)}` | {_cell(d)} |" for k, d in rows]
+    return "\n".join(lines) + "\n"
+
+
+_SHOWN = {"question_mark": "?", "delete": "del", "pageup": "PgUp", "pagedown": "PgDn"}
+
+
+def _display(app: Any, binding: Binding) -> str:
+    """A key as a user types it (`ctrl+s`, `?`), the way the palette and README spell it."""
+    return _SHOWN.get(binding.key, binding.key)
+
+
+def app_keys(app: Any) -> list[tuple[str, str]]:
+    """The app's own keys, one row per action; the tab keys one row per tab."""
+    rows: list[tuple[str, str]] = [("ctrl+p", "command palette: every action (export, import, theme, ...)")]
+    tabs: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for binding in type(app).BINDINGS:
+        if not isinstance(binding, Binding):
+            continue
+        action = binding.action
+        if action.startswith("tab("):
+            key = binding.key
+            if key in OPTION_DIGITS or any(key == name for name in _option_names()):
+                continue  # folded into the alt+digit entry
+            tabs.setdefault(action, []).append(key)
+            continue
+        shown = ", ".join(_display(app, Binding(k.strip(), action)) for k in binding.key.split(","))
+        if action in seen:
+            i = seen[action]
+            rows[i] = (rows[i][0] + ", " + shown, rows[i][1])
+            continue
+        seen[action] = len(rows)
+        rows.append((shown, binding.description or action))
+    for spec in _panes(app):
+        keys = tabs.get(f"tab('{spec.tab}')", [])
+        if keys:
+            rows.append((" / ".join(keys), f"{spec.title} tab"))
+    return rows
+
+
+def _panes(app: Any) -> tuple[Any, ...]:
+    return getattr(app, "pane_specs", PANES)
+
+
+def _option_names() -> tuple[str, ...]:
+    from ..keys import OPTION_DIGIT_KEYS
+
+    return OPTION_DIGIT_KEYS
+
+
+def pane_keys(app: Any, spec: Any) -> list[tuple[str, str]] | None:
+    """The keys a registered pane and its widgets bind (our widgets, not Textual's cursor keys);
+    None while the pane is not mounted yet."""
+    pane = app.pane(spec.widget_id) if hasattr(app, "pane") else None
+    if pane is None:
+        return None
+    rows: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for widget in (pane, *pane.walk_children()):
+        cls = type(widget)
+        if not cls.__module__.startswith("tui."):
+            continue
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            if not isinstance(binding, Binding):
+                continue
+            row = (", ".join(_display(app, Binding(k.strip(), binding.action)) for k in binding.key.split(",")),
+                   binding.description or binding.action)
+            if row not in seen:
+                seen.add(row)
+                rows.append(row)
+    return rows
+
+
+def help_text(app: Any) -> str:
+    parts = [INTRO, "## Keys everywhere\n", _table(app_keys(app)), "## In a field\n", _table(FIELD_KEYS)]
+    for spec in _panes(app):
+        rows = pane_keys(app, spec)
+        if rows is None:
+            parts.append(f"## {spec.title} tab\n\n(its keys are listed once the tab has loaded)\n")
+        elif rows:
+            parts += [f"## {spec.title} tab\n", _table(rows)]
+    parts.append(MORE)
+    return "\n".join(parts)
 
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = tcss("dialogs.tcss")
     SCOPED_CSS = False
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", "Close")]
+    AUTO_FOCUS = "#help-box"
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "dismiss_help", "Close"),
+        Binding("j", "scroll('down')", "Scroll down", show=False),
+        Binding("k", "scroll('up')", "Scroll up", show=False),
+        Binding("space", "scroll('page_down')", "Page down", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Help"
-            box.border_subtitle = "esc closes"
-            yield Markdown(HELP + _monitor_help())
+            box.border_subtitle = "↑↓ PgUp PgDn scroll · esc closes"
+            yield Markdown(help_text(self.app) + _monitor_help())
+
+    def action_scroll(self, where: str) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        {"down": box.scroll_down, "up": box.scroll_up, "page_down": box.scroll_page_down}[where](animate=False)
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, OptionList
@@ -22,6 +23,39 @@ class FieldInput(Input):
         if character == "?" or (character is not None and character in OPTION_DIGITS):
             return False
         return super().check_consume_key(key, character)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Every key in the order it arrived (issue 7 item 1). Textual inserts a printable key
+        where the field receives it, but runs an editing binding (backspace, ctrl+a, ctrl+k, ...)
+        only once the key has bubbled up to the app: on a busy app a digit typed right after
+        a backspace overtook it (12 backspaces then `8192` became 9819; ctrl+a, ctrl+k, `4` left
+        a blank field). The field's own bindings run here, on arrival, instead."""
+        bindings = self._bindings.key_to_bindings.get(event.key)
+        if bindings and not event.is_printable:
+            event.stop()
+            event.prevent_default()
+            self._restart_blink()
+            await self.run_action(bindings[0].action)
+        # else Input._on_key (next in the MRO) inserts a printable key
+
+
+class PickerInput(FieldInput):
+    """The model picker's input: its list keys are bindings of the input itself, so they run in
+    order with the editing keys and enter (a key left to bubble up to the picker was overtaken:
+    down, enter picked the first match)."""
+
+    BINDINGS = [
+        Binding("down", "picker('down')", "Next match", show=False),
+        Binding("up", "picker('up')", "Previous match", show=False),
+        Binding("escape", "picker('escape')", "Close the list / leave the field", show=False),
+    ]
+
+    def action_picker(self, key: str) -> None:
+        picker = self.parent
+        if isinstance(picker, ModelPicker) and picker.navigate(key):
+            return
+        if key == "escape":
+            self.app.run_action("leave_field")
 
 
 ORIGIN_TAG = {"bundled": "", "user": "user", "imported": "imported", "hf-cache": "HF cache"}
@@ -41,7 +75,7 @@ class ModelPicker(Vertical):
         self._shown: list[ModelEntry] = []
 
     def compose(self) -> ComposeResult:
-        yield FieldInput(placeholder="type to filter models", id="model-input", compact=True)
+        yield PickerInput(placeholder="type to filter models", id="model-input", compact=True)
         yield OptionList(id="model-options")
 
     @property
@@ -131,24 +165,22 @@ class ModelPicker(Vertical):
             self.input.focus()
         self.post_message(ModelPicked(entry))
 
-    def on_key(self, event: events.Key) -> None:
-        if not self.input.has_focus:
-            return
+    def navigate(self, key: str) -> bool:
+        """up/down move in the list (opening it), escape closes it; False: not handled."""
         options = self.options
-        if event.key in ("down", "up"):
+        if key in ("down", "up"):
             if not self.has_class("-open"):
                 self.open()
             elif options.option_count:
-                if event.key == "down":
+                if key == "down":
                     options.action_cursor_down()
                 else:
                     options.action_cursor_up()
-            event.stop()
-            event.prevent_default()
-        elif event.key == "escape" and self.has_class("-open"):
+            return True
+        if key == "escape" and self.has_class("-open"):
             self.close()
-            event.stop()
-            event.prevent_default()
+            return True
+        return False
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         if not self.input.has_focus and not self.options.has_focus:

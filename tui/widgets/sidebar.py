@@ -38,7 +38,8 @@ from .model_picker import FieldInput, ModelPicker
 NO_SERVER = "(none)"
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Hardware", ("hardware.tensor_parallel", "hardware.pipeline_parallel", "hardware.gpus_per_node")),
-    ("Serving", ("serving.memory_fraction", "serving.max_model_len", "serving.max_num_batched_tokens")),
+    ("Serving", ("serving.memory_fraction", "serving.max_model_len", "serving.max_num_batched_tokens",
+                 "serving.max_num_seqs")),
     ("Workload", ("serving.concurrent_sessions", "serving.prompt_tokens", "serving.output_tokens",
                   "serving.requests_per_second")),
     ("SLA", ("serving.sla.ttft_ms", "serving.sla.itl_ms")),
