@@ -18,7 +18,7 @@ from engine.calibration import ServingEfficiency
 from engine.inference import running_cap as inference_running_cap
 from engine.inputs import ServingInputs
 from engine.memory import inference_memory
-from engine.serving import Speculation, closed_loop
+from engine.serving import SchedulerPolicy, Speculation, closed_loop
 from engine.step_model import replica_profile
 
 OFFLINE_MAX_SEQS = 2048  # trtllm-bench's max batch size for the perf-overview runs
@@ -57,8 +57,12 @@ def predict(case: Case, efficiency: ServingEfficiency | None = None):
                         case.engine, case.dp_attention, efficiency)
     cap = min(running_cap(case), OFFLINE_MAX_SEQS)
     batch = case.concurrency or cap
-    return closed_loop(p, batch, case.prompt_tokens, case.output_tokens, 8192, cap,
-                       MTP if case.speculative else None)
+    return closed_loop(p, batch, case.prompt_tokens, case.output_tokens, case.max_num_batched_tokens, cap,
+                       MTP if case.speculative else None, scheduler=scheduler_of(case))
+
+
+def scheduler_of(case: Case) -> SchedulerPolicy:
+    return SchedulerPolicy(case.poll_steps, case.dp_balance_timeout_steps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,11 @@ class Case:
     tpot_ms: float | None
     ttft_ms: float | None
     kv_cache: str = "auto"
+    # The harness's server flags (harness_settings): prefill token budget per step, decode steps
+    # between scheduler polls, TensorRT-LLM attention-DP balance timeout (steps; 0 off).
+    max_num_batched_tokens: int = 8192
+    poll_steps: int = 1
+    dp_balance_timeout_steps: int = 0
 
     @property
     def group(self) -> str:
@@ -70,6 +75,42 @@ class Case:
     def held_out(self) -> bool:
         """One point in three is held out of the fit."""
         return int(hashlib.sha1(self.key.encode()).hexdigest(), 16) % 3 == 0
+
+
+def harness_settings(p: dict) -> tuple[int, int, int]:
+    """(prefill token budget, decode steps between scheduler polls, attention-DP balance timeout)
+    the InferenceMAX launch scripts gave the server for this point: SemiAnalysisAI/InferenceX
+    benchmarks/single_node/fixed_seq_len/*.sh (and their *_docker/*_slurm forerunners), unchanged
+    in these respects over the points' dates (2025-09 to 2026-06).
+
+    - SGLang on B200/B300: `--scheduler-recv-interval` 10, 30 from concurrency 16 (1 under DP
+      attention); `--chunked-prefill-size` 32768 (FP8 TP8), 8192 (FP8 TP4), 16384 (FP4).
+    - SGLang on H200: interval 1, chunk 32768. On MI325X/MI355X: `--num-continuous-decode-steps 4`,
+      chunk 131072 / 196608 (FP4 8k/1k above concurrency 32: 32768).
+    - TensorRT-LLM: max_num_tokens max(8192, concurrency + ISL + 127 rounded to 64) for DeepSeek,
+      20000 for gpt-oss; with attention DP `enable_balance`, `timeout_iters` 60.
+    - vLLM and ATOM: max-num-batched-tokens 8192 (the file's header)."""
+    fw, gpu, conc, isl = p["framework"], p["gpu"], p.get("concurrency") or 0, p["isl"]
+    fp4, dp = p["precision"] == "fp4", bool(p["dp_attention"])
+    if fw == "sglang":
+        if gpu in ("b200", "b300"):
+            if dp:
+                return 32768, 1, 0
+            chunk = 16384 if fp4 else (32768 if p["tp"] == 8 else 8192)
+            poll = 10 if (conc < 16 or (not fp4 and p["tp"] != 8)) else 30
+            return chunk, poll, 0
+        if gpu == "h200":
+            return 32768, 1, 0
+        if gpu.startswith("mi"):
+            chunk = 131072 if gpu == "mi325x" else 196608
+            if fp4 and isl == 8192 and conc > 32:
+                chunk = 32768
+            return chunk, 4, 0
+    if fw == "tensorrt-llm":
+        if "gpt-oss" in p["model"]:
+            return 20000, 1, 0
+        return max(8192, (conc + isl + 127) // 64 * 64), 1, (60 if dp else 0)
+    return 8192, 1, 0
 
 
 def _serving_cases(points: list[dict]) -> list[Case]:
@@ -92,6 +133,7 @@ def _serving_cases(points: list[dict]) -> list[Case]:
             memory_fraction=(0.85 if p["framework"] == "tensorrt-llm" else (0.95 if amd else 0.9)),
             output_tps_per_gpu=p.get("output_tokens_per_s_per_gpu"),
             tpot_ms=p.get("tpot_ms_median"), ttft_ms=p.get("ttft_ms_median"),
+            **dict(zip(("max_num_batched_tokens", "poll_steps", "dp_balance_timeout_steps"), harness_settings(p))),
         ))
     return cases
 

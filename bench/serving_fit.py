@@ -16,7 +16,7 @@ import math
 import sys
 from dataclasses import dataclass
 
-from bench.serving_accuracy import MTP, OFFLINE_MAX_SEQS, _catalog, running_cap
+from bench.serving_accuracy import MTP, OFFLINE_MAX_SEQS, _catalog, running_cap, scheduler_of
 from bench.serving_data import all_cases
 from engine import calibration as cal
 from engine.calibration import ServingEfficiency
@@ -89,7 +89,7 @@ def residuals(x, params, prep, ttft_weight: float = 0.5):
         if eff is None:
             eff = effs[key] = efficiency_for(values, *key)
         pt = closed_loop(apply_efficiency(raw, eff), c.concurrency or cap, c.prompt_tokens, c.output_tokens,
-                         8192, cap, MTP if c.speculative else None)
+                         c.max_num_batched_tokens, cap, MTP if c.speculative else None, scheduler=scheduler_of(c))
         w = DENSE_WEIGHT if c.source != "serving_measurements" else 1.0
         res.append(w * math.log(pt.output_tokens_per_s_per_gpu / c.output_tps_per_gpu) if c.output_tps_per_gpu else 0.0)
         res.append(w * math.log(pt.tpot_ms / c.tpot_ms) if c.tpot_ms else 0.0)
@@ -97,15 +97,25 @@ def residuals(x, params, prep, ttft_weight: float = 0.5):
     return res
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`--only ttft,wave` refits only the parameters whose names start with those prefixes (the
+    rest stay at their calibrated values)."""
     from scipy.optimize import least_squares
 
+    argv = sys.argv[1:] if argv is None else argv
+    only = argv[argv.index("--only") + 1].split(",") if "--only" in argv else None
     train = [c for c in all_cases() if not c.speculative and not c.held_out]
-    params = parameters()
+    every = parameters()
+    params = [p for p in every if only is None or any(p.name.startswith(o + ":") for o in only)]
+    fixed = {p.name: p.start for p in every if p not in params}
     prep = prepared(train)
     x0 = [min(max(p.start, p.lo), p.hi) for p in params]
-    fit = least_squares(residuals, x0, args=(params, prep), bounds=([p.lo for p in params], [p.hi for p in params]),
-                        loss="soft_l1", f_scale=0.15, diff_step=1e-3, max_nfev=30, verbose=1)
+
+    def res(x, params, prep):
+        return residuals(list(x) + list(fixed.values()), params + [p for p in every if p.name in fixed], prep)
+
+    fit = least_squares(res, x0, args=(params, prep), bounds=([p.lo for p in params], [p.hi for p in params]),
+                        loss="soft_l1", f_scale=0.15, diff_step=1e-2, max_nfev=30, verbose=1)
     print(f"# fitted on {len(train)} training points; cost {fit.cost:.2f}; status {fit.status}")
     for p, v in zip(params, fit.x):
         print(f"{p.name:28} {v:10.4f}   (start {p.start})")

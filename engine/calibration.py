@@ -92,11 +92,11 @@ SERVING_STEP_OVERHEAD_MS: dict[str, float] = {
 }
 # Per request before its prefill (ms): HTTP, tokenizer, detokenizer, first schedule.
 SERVING_TTFT_OVERHEAD_MS: dict[str, float] = {
-    "vllm": 26.177, "sglang": 99.621, "trtllm": 43.534, "atom": 40.353,
+    "vllm": 27.011, "sglang": 62.050, "trtllm": 49.434, "atom": 40.930,
 }
 # Share of the other clients' prefills a new request queues behind (closed-loop bunching).
 SERVING_TTFT_WAVE: dict[str, float] = {
-    "vllm": 0.042, "sglang": 0.084, "trtllm": 0.087, "atom": 0.019,
+    "vllm": 0.040, "sglang": 0.039, "trtllm": 0.038, "atom": 0.019,
 }
 
 

@@ -60,6 +60,33 @@ class Speculation:
 
 
 @dataclass(frozen=True, slots=True)
+class SchedulerPolicy:
+    """How the engine's scheduler admits new prompts: server flags that move TTFT (and, through the
+    closed loop, the request rate) without changing what a step costs.
+
+    - `poll_steps`: decode steps between two looks at the request queue. 1 for vLLM, TensorRT-LLM
+      and SGLang's defaults; SGLang's `--scheduler-recv-interval N` (SchedulerRecvSkipper: a decode
+      step counts 1, a prefill resets it) and `--num-continuous-decode-steps N` make it N. A
+      request that arrives mid-window waits N/2 decode steps on average, and every prompt that
+      arrived in the window is prefilled in the same batch.
+    - `dp_balance_timeout_steps`: TensorRT-LLM's `attention_dp_config.enable_balance` holds context
+      requests until every data-parallel attention rank has one, for at most `timeout_iters` steps
+      (0: off)."""
+
+    poll_steps: int = 1
+    dp_balance_timeout_steps: int = 0
+
+
+DEFAULT_SCHEDULER = SchedulerPolicy()
+
+
+def _coupon_arrivals(ranks: int) -> float:
+    """Expected arrivals until each of `ranks` equally likely ranks holds one: n * H(n) (the coupon
+    collector, Feller, An Introduction to Probability Theory, vol. I, sec. IX.3)."""
+    return ranks * sum(1.0 / i for i in range(1, ranks + 1))
+
+
+@dataclass(frozen=True, slots=True)
 class ServingPoint:
     batch: int  # requests in flight on the replica (the benchmark's concurrency)
     running: int  # sequences the engine actually runs (KV and max_num_seqs cap)
@@ -97,6 +124,7 @@ def closed_loop(
     max_running: int | None = None,
     speculation: Speculation | None = None,
     with_bound: bool = False,
+    scheduler: SchedulerPolicy = DEFAULT_SCHEDULER,
 ) -> ServingPoint:
     """One point of the curve: `batch` closed-loop clients on one replica."""
     c = max(1, int(batch))
@@ -107,6 +135,9 @@ def closed_loop(
     per_step = speculation.tokens_per_step if speculation else 1.0
     tps = 1.0 + k  # tokens a verify step processes per sequence
     budget = float(max(1, max_num_batched_tokens))
+    poll = float(max(1, scheduler.poll_steps))
+    ranks = p.attention_dp if scheduler.dp_balance_timeout_steps and p.attention_dp > 1 else 1
+    balance_arrivals = _coupon_arrivals(ranks) - 1.0 if ranks > 1 else 0.0
 
     mixed = p.mixed_prefill
     d = float(run)  # sequences decoding in a step; refined to those not waiting for a prefill
@@ -133,6 +164,16 @@ def closed_loop(
         slope = max(tau_room - (tau_d if mixed else 0.0), 0.0) / room  # seconds per prompt token
         token_s = tau_room / room
 
+        def admission(r: float) -> float:
+            """Mean wait before the scheduler takes a new prompt: the rest of the current poll window
+            (half of it), and under attention-DP balancing half the time until every rank holds a
+            prompt, capped by the timeout."""
+            wait = 0.5 * poll * tau_d
+            if balance_arrivals:
+                cap_s = scheduler.dp_balance_timeout_steps * tau_d
+                wait += 0.5 * (min(balance_arrivals / r, cap_s) if r > 0 else cap_s)
+            return wait
+
         def at_rate(r: float) -> tuple[float, float, float, float]:
             """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
             demand = r * inp  # prompt tokens/s
@@ -149,8 +190,9 @@ def closed_loop(
                 # Prefill-only batches stall the decodes (SGLang): they take u of the time.
                 u = min(demand * slope, MAX_LOAD)
                 step, busy = tau_d / (1 - u), u
-                own = max(n_c * tau_chunk, min(tau_room, demand * tau_d * slope + tau_chunk))
-            ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + 0.5 * tau_d
+                # The prompts that arrived during one poll window are prefilled in one batch.
+                own = max(n_c * tau_chunk, min(tau_room, demand * poll * tau_d * slope + tau_chunk))
+            ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + admission(r)
             tpot_ = step / per_step
             return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
 
@@ -174,7 +216,7 @@ def closed_loop(
     # also waits behind a share of the other clients' prompt tokens. It delays first tokens without
     # idling the engine, so it moves TTFT, not the rate (work conservation).
     wave = p.ttft_wave * (run - 1) / 2 * inp * token_s
-    unloaded = p.ttft_overhead_s + n_c * tau_chunk + 0.5 * tau_d
+    unloaded = p.ttft_overhead_s + n_c * tau_chunk + admission(rate)
     ttft = max(ttft_queue, unloaded + wave)
     e2e = ttft + (out - 1) * tpot
 
@@ -210,11 +252,13 @@ def serving_curve(
     max_running: int | None = None,
     speculation: Speculation | None = None,
     batches: tuple[int, ...] = CURVE_BATCHES,
+    scheduler: SchedulerPolicy = DEFAULT_SCHEDULER,
 ) -> tuple[ServingPoint, ...]:
     """The curve over batch sizes up to what the replica admits (the cap itself included)."""
     cap = max_running or max(batches)
     wanted = sorted({b for b in batches if b <= cap} | ({cap} if max_running else set()))
-    return tuple(closed_loop(p, b, prompt_tokens, output_tokens, max_num_batched_tokens, max_running, speculation)
+    return tuple(closed_loop(p, b, prompt_tokens, output_tokens, max_num_batched_tokens, max_running, speculation,
+                             scheduler=scheduler)
                  for b in wanted)
 
 
@@ -247,13 +291,14 @@ def choose_batch(
     max_running: int | None = None,
     speculation: Speculation | None = None,
     pinned: int | None = None,
+    scheduler: SchedulerPolicy = DEFAULT_SCHEDULER,
 ) -> BatchChoice:
     """The batch to plan with: the pinned one; else the largest meeting the SLA (refined between
     curve points by bisection); with no SLA the batch of highest throughput."""
     args = (prompt_tokens, output_tokens, max_num_batched_tokens, max_running, speculation)
     notes: list[str] = []
     if pinned:
-        pt = closed_loop(p, pinned, *args)
+        pt = closed_loop(p, pinned, *args, scheduler=scheduler)
         meets = None if ttft_ms is None and itl_ms is None else _meets(pt, ttft_ms, itl_ms)
         binding = "pinned"
         if max_running and pinned > max_running:
@@ -279,7 +324,7 @@ def choose_batch(
     bad = min(above, key=lambda q: q.batch)
     lo, hi = good, bad
     while hi.batch - lo.batch > 1:
-        mid = closed_loop(p, (lo.batch + hi.batch) // 2, *args)
+        mid = closed_loop(p, (lo.batch + hi.batch) // 2, *args, scheduler=scheduler)
         if _meets(mid, ttft_ms, itl_ms):
             lo = mid
         else:
@@ -313,6 +358,7 @@ def estimate_serving(
     max_running: int | None = None,
     speculation: Speculation | None = None,
     efficiency: ServingEfficiency | None = None,
+    scheduler: SchedulerPolicy = DEFAULT_SCHEDULER,
 ) -> ServingPoint | None:
     """One closed-loop point for one candidate layout; None when the GPU's speed is unknown
     (no bandwidth or FLOPS figure). Layout validity and memory fit are the caller's (see
@@ -320,4 +366,5 @@ def estimate_serving(
     p = replica_profile(spec, gpu, weights, kv_cache, tensor_parallel, expert_parallel, engine, dp_attention, efficiency)
     if not p.known:
         return None
-    return closed_loop(p, batch, prompt_tokens, output_tokens, max_num_batched_tokens, max_running, speculation)
+    return closed_loop(p, batch, prompt_tokens, output_tokens, max_num_batched_tokens, max_running, speculation,
+                       scheduler=scheduler)
