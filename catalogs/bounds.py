@@ -25,7 +25,7 @@ LIMITS: dict[str, dict[str, float]] = {
         "tdp_w": 100_000,
         "interconnect_gbs": 1_000_000,
     },
-    "servers": {"gpus_per_node": 4096, "max_power_kw": 10_000, "rack_units": 1000},
+    "servers": {"gpus_per_node": 4096, "max_power_kw": 10_000, "rack_units": 1000, "network_gbps": 1_000_000},
     "prices": {"price_per_gpu_hour": 1e6, "price_per_gpu_hour_low": 1e6, "price_per_gpu_hour_high": 1e6},
     "models": {"params_published": 1e15, "active_params_published": 1e15},
 }

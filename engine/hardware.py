@@ -64,6 +64,7 @@ class ServerSpec(_Spec):
     interconnect: str | None = None
     source: str = ""
     note: str = ""
+    network_gbps: float | None = Field(default=None, gt=0, description="inter-node network of one node, all compute NICs, Gb/s")
 
     @property
     def label(self) -> str:

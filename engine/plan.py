@@ -18,6 +18,7 @@ from .memory import MemoryBreakdown, inference_memory, kv_dtype_bytes
 from .model import ParamCounts, check_parallelism, count_params, kv_footprint
 from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
+from .internode import internode_message, plan_traffic
 from .serving_advice import network_volume, scaling_advice
 from .training import TrainingEstimate, WhatIfRow, estimate_training, what_if
 
@@ -131,6 +132,10 @@ def plan(inputs: PlanInputs) -> Plan:
         warnings.append(PlanWarning("replica-spans-nodes", "warning",
                                     f"one replica needs {tp * pp} GPUs, more than the {gpn} of a node: "
                                     "plan for a fast inter-node fabric", "hardware.tensor_parallel"))
+    traffic = plan_traffic(inputs, inference)
+    if traffic is not None:
+        severity, message = internode_message(traffic, inputs.server.label if inputs.server else "this server")
+        warnings.append(PlanWarning("internode-network", severity, message, "hardware.server"))
 
     scenarios = {}
     for name, knobs in inputs.scenarios.items():
@@ -289,6 +294,7 @@ def inference_report(p: Plan) -> dict[str, Any]:
         "cost_per_million_output_tokens": _r(per_out, 4),
         "scaling": _scaling(p, replicas),
         "network": _network(p),
+        "internode": _internode(p),
         "curve": [
             {"batch": c.batch, "ttft_ms": _r(c.ttft_ms, 1), "itl_ms": _r(c.tpot_ms, 2), "e2e_ms": _r(c.e2e_ms, 1),
              "tokens_per_s_per_user": _r(c.tokens_per_s_per_user, 2),
@@ -313,6 +319,14 @@ def _scaling(p: Plan, replicas: int | None) -> dict[str, Any] | None:
         "scale_out_when_waiting_above": a.scale_out_waiting, "scale_out_when_kv_usage_above": a.scale_out_kv_usage,
         "target_output_tokens_per_s_per_replica": _r(a.target_output_tokens_per_s_per_replica, 1),
     }
+
+
+def _internode(p: Plan) -> dict[str, Any] | None:
+    t = plan_traffic(p.inputs, p.inference)
+    if t is None:
+        return None
+    return {"servers": t.servers, "bytes_per_token": round(t.bytes_per_token), "required_gbps": _r(t.required_gbps, 1),
+            "available_gbps": t.available_gbps, "load": _r(t.load, 3), "carried": t.carried, "collectives": list(t.parts)}
 
 
 def _network(p: Plan) -> dict[str, Any] | None:

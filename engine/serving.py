@@ -140,77 +140,89 @@ def closed_loop(
     balance_arrivals = _coupon_arrivals(ranks) - 1.0 if ranks > 1 else 0.0
 
     mixed = p.mixed_prefill
-    d = float(run)  # sequences decoding in a step; refined to those not waiting for a prefill
-    for _ in range(2):
-        room = max(budget - d * tps, MIN_CHUNK) if mixed else budget  # prompt tokens a step takes
-        n_c = max(1.0, inp / room)  # steps one prompt spans
-        chunk = min(inp, room)
-        tau_d0 = step_seconds(p, d, ctx, tokens_per_sequence=tps)
-        draft = 0.0
-        if k and speculation is not None:
-            # Drafting: an MTP head is one more decoder layer per draft token (DeepSeek-V3 report
-            # sec. 2.2); a draft model is taken at a tenth of the target's step.
-            one_layer = (tau_d0 - p.step_overhead_s) / max(p.layers, 1) * 1.5
-            draft = k * (one_layer if speculation.method == "mtp" else 0.1 * tau_d0)
-        tau_d = tau_d0 + draft
-        # A step's time is piecewise linear in its prompt tokens (max of memory and compute plus
-        # linear collectives); the chord from none to a full chunk bounds it from above.
+    # Every admitted sequence is counted as decoding in every step (an upper bound: the few waiting for
+    # their prefill also take no decode slot). Refining it by a fixed point made the closed loop
+    # non-monotone in the GPU's speed (a faster GPU could lose prompt room and throughput).
+    d = float(run)
+    room = max(budget - d * tps, MIN_CHUNK) if mixed else budget  # prompt tokens a step takes
+    n_c = max(1.0, inp / room)  # steps one prompt spans
+    chunk = min(inp, room)
+    tau_d0 = step_seconds(p, d, ctx, tokens_per_sequence=tps)
+    draft = 0.0
+    if k and speculation is not None:
+        # Drafting: an MTP head is one more decoder layer per draft token (DeepSeek-V3 report
+        # sec. 2.2); a draft model is taken at a tenth of the target's step.
+        one_layer = (tau_d0 - p.step_overhead_s) / max(p.layers, 1) * 1.5
+        draft = k * (one_layer if speculation.method == "mtp" else 0.1 * tau_d0)
+    tau_d = tau_d0 + draft
+    # A step's time is piecewise linear in its prompt tokens (max of memory and compute plus
+    # linear collectives); the chord from none to a full chunk bounds it from above.
+    if mixed:
+        tau_room = step_seconds(p, d, ctx, room, inp / 2, tokens_per_sequence=tps) + draft
+        tau_chunk = step_seconds(p, d, ctx, chunk, inp / 2, tokens_per_sequence=tps) + draft
+    else:
+        tau_room = step_seconds(p, 0.0, ctx, budget, inp / 2)
+        tau_chunk = step_seconds(p, 0.0, ctx, chunk, inp / 2)
+    slope = max(tau_room - (tau_d if mixed else 0.0), 0.0) / room  # seconds per prompt token
+    token_s = tau_room / room
+
+    def admission(r: float) -> float:
+        """Mean wait before the scheduler takes a new prompt: the rest of the current poll window
+        (half of it), and under attention-DP balancing half the time until every rank holds a
+        prompt, capped by the timeout."""
+        wait = 0.5 * poll * tau_d
+        if balance_arrivals:
+            cap_s = scheduler.dp_balance_timeout_steps * tau_d
+            wait += 0.5 * (min(balance_arrivals / r, cap_s) if r > 0 else cap_s)
+        return wait
+
+    def at_rate(r: float) -> tuple[float, float, float, float]:
+        """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
+        demand = r * inp  # prompt tokens/s
         if mixed:
-            tau_room = step_seconds(p, d, ctx, room, inp / 2, tokens_per_sequence=tps) + draft
-            tau_chunk = step_seconds(p, d, ctx, chunk, inp / 2, tokens_per_sequence=tps) + draft
+            # Every step carries the prompt tokens that arrived during it: pre = demand * tau,
+            # tau = tau_d + slope * pre, so tau = tau_d / (1 - slope * demand), capped when
+            # the prompts fill the room of every step.
+            x = slope * demand
+            tau = tau_d / (1 - x) if x < 1 - tau_d / tau_room else tau_room
+            u = min(demand * tau / room, MAX_LOAD)
+            step, busy = tau, (tau - tau_d) / tau
+            own = n_c * max(tau, tau_chunk)
         else:
-            tau_room = step_seconds(p, 0.0, ctx, budget, inp / 2)
-            tau_chunk = step_seconds(p, 0.0, ctx, chunk, inp / 2)
-        slope = max(tau_room - (tau_d if mixed else 0.0), 0.0) / room  # seconds per prompt token
-        token_s = tau_room / room
+            # Prefill-only batches stall the decodes (SGLang): they take u of the time.
+            u = min(demand * slope, MAX_LOAD)
+            step, busy = tau_d / (1 - u), u
+            # The prompts that arrived during one poll window are prefilled in one batch.
+            own = max(n_c * tau_chunk, min(tau_room, demand * poll * tau_d * slope + tau_chunk))
+        ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + admission(r)
+        tpot_ = step / per_step
+        return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
 
-        def admission(r: float) -> float:
-            """Mean wait before the scheduler takes a new prompt: the rest of the current poll window
-            (half of it), and under attention-DP balancing half the time until every rank holds a
-            prompt, capped by the timeout."""
-            wait = 0.5 * poll * tau_d
-            if balance_arrivals:
-                cap_s = scheduler.dp_balance_timeout_steps * tau_d
-                wait += 0.5 * (min(balance_arrivals / r, cap_s) if r > 0 else cap_s)
-            return wait
-
-        def at_rate(r: float) -> tuple[float, float, float, float]:
-            """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
-            demand = r * inp  # prompt tokens/s
-            if mixed:
-                # Every step carries the prompt tokens that arrived during it: pre = demand * tau,
-                # tau = tau_d + slope * pre, so tau = tau_d / (1 - slope * demand), capped when
-                # the prompts fill the room of every step.
-                x = slope * demand
-                tau = tau_d / (1 - x) if x < 1 - tau_d / tau_room else tau_room
-                u = min(demand * tau / room, MAX_LOAD)
-                step, busy = tau, (tau - tau_d) / tau
-                own = n_c * max(tau, tau_chunk)
-            else:
-                # Prefill-only batches stall the decodes (SGLang): they take u of the time.
-                u = min(demand * slope, MAX_LOAD)
-                step, busy = tau_d / (1 - u), u
-                # The prompts that arrived during one poll window are prefilled in one batch.
-                own = max(n_c * tau_chunk, min(tau_room, demand * poll * tau_d * slope + tau_chunk))
-            ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + admission(r)
-            tpot_ = step / per_step
-            return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
-
-        # The rate solves r * cycle(r) = run; cycle rises with r, so bracket and bisect.
-        lo, hi = 0.0, run / at_rate(0.0)[0]
-        for _ in range(40):
-            mid = 0.5 * (lo + hi)
-            if mid * at_rate(mid)[0] < run:
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo <= 1e-3 * hi:
-                break
-        cycle, ttft_queue, tpot, share = at_rate(hi)
-        new_d = max(min(1.0, run), run * (out - 1) * tpot / cycle) if out > 1 else min(1.0, run)
-        if abs(new_d - d) <= 0.02 * d:
+    # The rate solves f(r) = r * cycle(r) - run = 0; f rises with r (cycle does), so the root is
+    # bracketed by [0, run / cycle(0)] and found by regula falsi with the Illinois modification
+    # (Dowell & Jarratt 1971), which keeps the bracket and converges superlinearly. Solved to 1e-9:
+    # the invariants (a faster GPU is never slower) are asserted to 1e-5.
+    lo, hi = 0.0, run / at_rate(0.0)[0]
+    f_lo, f_hi = -float(run), hi * at_rate(hi)[0] - run
+    side = 0
+    for _ in range(100):
+        if f_hi <= 0.0 or hi - lo <= 1e-9 * hi:
             break
-        d = new_d
+        mid = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        if not lo < mid < hi:
+            mid = 0.5 * (lo + hi)
+        f_mid = mid * at_rate(mid)[0] - run
+        if f_mid < 0.0:
+            lo, f_lo = mid, f_mid
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
+        else:
+            hi, f_hi = mid, f_mid
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+    cycle, ttft_queue, tpot, share = at_rate(hi)
     rate = run / cycle
     # Bunching: in a closed loop of equal-length requests new prompts arrive in waves, so a prompt
     # also waits behind a share of the other clients' prompt tokens. It delays first tokens without

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import math
 import statistics
-import tomllib
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.serving_accuracy import predict
+from bench.serving_data import sample_cases
 from engine.hardware import GpuSpec
-from engine.inference import estimate_inference, layout_problems, running_cap
+from engine.inference import estimate_inference, layout_problems
 from engine.inputs import PlanInputs, ServingInputs, SpeculativeInputs
 from engine.memory import inference_memory
 from engine.model import count_params
@@ -22,48 +22,34 @@ from engine.plan import plan
 from engine.serving import Speculation, closed_loop, estimate_serving, serving_curve
 from engine.step_model import replica_profile
 
+from bench.serving_accuracy import predict
+from bench.serving_data import sample_cases
+
 from .conftest import gpu_spec, model_spec
 
-SAMPLE = Path(__file__).parent / "data" / "serving_sample.toml"
-MODELS = {"openai/gpt-oss-120b": "gpt-oss-120b", "deepseek-ai/DeepSeek-R1-0528": "deepseek-r1-0528",
-          "nvidia/DeepSeek-R1-0528-FP4-V2": "deepseek-r1-0528", "nvidia/DeepSeek-R1-0528-NVFP4-v2": "deepseek-r1-0528",
-          "amd/DeepSeek-R1-0528-MXFP4": "deepseek-r1-0528", "amd/DeepSeek-R1-0528-MXFP4-Preview": "deepseek-r1-0528"}
-GPUS = {"h200": "h200-sxm-141gb", "b200": "b200-sxm-180gb", "b300": "b300-sxm-288gb", "gb200": "gb200",
-        "mi325x": "mi325x", "mi355x": "mi355x"}
-ENGINES = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "atom": "atom"}
 # Median |error| the calibrated model reaches on this sample (bench.serving_accuracy prints the
 # full tables), with a little room: a change that makes the model worse fails here.
-MAX_MEDIAN_ERROR = {"throughput": 0.15, "tpot": 0.15, "ttft": 0.36}  # reached: 0.135, 0.134, 0.323
-
-
-def _predict(p: dict):
-    spec, gpu = model_spec(MODELS[p["model"]]), gpu_spec(GPUS[p["gpu"]])
-    weights = "mxfp4" if p["precision"] == "fp4" else "fp8"
-    engine = ENGINES[p["framework"]]
-    inp, out = 0.9 * p["isl"], 0.9 * p["osl"]  # lengths uniform in [0.8 L, L]
-    serving = ServingInputs(engine=engine if engine != "atom" else "vllm",
-                            memory_fraction=0.85 if engine == "trtllm" else (0.95 if p["gpu"].startswith("mi") else 0.9),
-                            max_num_seqs=2048, prompt_tokens=int(inp), output_tokens=int(out))
-    mem = inference_memory(spec, gpu, serving, weights=weights, kv_cache="auto", tensor_parallel=p["tp"],
-                           pipeline_parallel=1, max_model_len=p["isl"] + p["osl"] + 256)
-    cap = running_cap(mem, serving) * (p["tp"] if p["dp_attention"] else 1) if mem.fits else 2048
-    return estimate_serving(spec, gpu, weights=weights, tensor_parallel=p["tp"], expert_parallel=p["ep"], engine=engine,
-                            batch=p["concurrency"], prompt_tokens=inp, output_tokens=out,
-                            dp_attention=p["dp_attention"], max_running=max(1, min(cap, 2048)))
+MAX_MEDIAN_ERROR = {"throughput": 0.14, "tpot": 0.145, "ttft": 0.21}  # reached: 0.129, 0.134, 0.192
+MAX_TTFT_P90_ERROR = 0.65  # reached: 0.597
 
 
 def test_calibration_holds_on_a_sample_of_the_published_points():
-    points = [p for p in tomllib.loads(SAMPLE.read_text())["point"] if p["model"] in MODELS and p["gpu"] in GPUS]
-    assert len(points) >= 50
+    # The sample's points planned as bench.serving_accuracy plans every point: catalog model and
+    # GPU, the harness's server flags (prefill budget, scheduler poll interval, attention-DP
+    # balancing; bench.serving_data.harness_settings), the KV cap from the memory model.
+    cases = [c for c in sample_cases() if not c.speculative]
+    assert len(cases) >= 50
     errors = {"throughput": [], "tpot": [], "ttft": []}
-    for p in points:
-        pt = _predict(p)
-        errors["throughput"].append(abs(pt.output_tokens_per_s_per_gpu / p["output_tokens_per_s_per_gpu"] - 1))
-        errors["tpot"].append(abs(pt.tpot_ms / p["tpot_ms_median"] - 1))
-        errors["ttft"].append(abs(pt.ttft_ms / p["ttft_ms_median"] - 1))
+    for case in cases:
+        pt = predict(case)
+        errors["throughput"].append(abs(pt.output_tokens_per_s_per_gpu / case.output_tps_per_gpu - 1))
+        errors["tpot"].append(abs(pt.tpot_ms / case.tpot_ms - 1))
+        errors["ttft"].append(abs(pt.ttft_ms / case.ttft_ms - 1))
     medians = {k: statistics.median(v) for k, v in errors.items()}
     for metric, limit in MAX_MEDIAN_ERROR.items():
         assert medians[metric] <= limit, (metric, medians)
+    ttft_p90 = sorted(errors["ttft"])[int(0.9 * len(errors["ttft"]))]
+    assert ttft_p90 <= MAX_TTFT_P90_ERROR, ttft_p90
 
 
 def test_deepseek_on_eight_h200_is_not_four_times_too_fast():
@@ -171,40 +157,68 @@ def test_more_batch_never_lowers_throughput_before_the_cap_nor_lowers_tpot(model
     p = _profile(model, gpu, weights, tp, engine)
     curve = serving_curve(p, inp, out, 8192, cap)
     for a, b in zip(curve, curve[1:]):
-        # To the solver's precision. Where prompts fill most of every step, more running decodes
-        # genuinely take token budget from prompts (vLLM counts both against
-        # max_num_batched_tokens), and the request rate may dip by a percent or two: not claimed there.
+        # Where prompts fill most of every step, more running decodes genuinely take token budget
+        # from prompts (vLLM counts both against max_num_batched_tokens): the request rate may dip
+        # there (0.3 % for Llama 3.1 8B, 172-token prompts, 512 -> 715 sequences): not claimed.
         if b.prefill_share < 0.5:
-            assert b.output_tokens_per_s >= a.output_tokens_per_s * (1 - 3e-3)
-        assert b.tpot_ms >= a.tpot_ms * (1 - 3e-3)
+            assert b.output_tokens_per_s >= a.output_tokens_per_s * (1 - 1e-4)
+        assert b.tpot_ms >= a.tpot_ms * (1 - 1e-4)
     for q in curve:
         for v in (q.ttft_ms, q.tpot_ms, q.e2e_ms, q.output_tokens_per_s, q.requests_per_s, q.total_tokens_per_s_per_gpu):
             assert math.isfinite(v) and v > 0
 
 
-@settings(max_examples=60, deadline=None)
+def _faster(g: GpuSpec, more_bw: float, more_flops: float, more_link: float = 1.0) -> GpuSpec:
+    return g.model_copy(update={
+        "bandwidth_tbs": g.bandwidth_tbs * more_bw,
+        "interconnect_gbs": (g.interconnect_gbs or 64.0) * more_link,
+        **{k: getattr(g, k) * more_flops for k in ("bf16_tflops", "fp8_tflops", "fp4_tflops") if getattr(g, k)},
+    })
+
+
+def _pair(model, gpu, tp, engine, batch, inp, out, fast_gpu):
+    spec = model_spec(model)
+    kw = dict(weights="bf16", tensor_parallel=tp, engine=engine, batch=batch, prompt_tokens=inp, output_tokens=out)
+    return estimate_serving(spec, gpu_spec(gpu), **kw), estimate_serving(spec, fast_gpu, **kw)
+
+
+@settings(max_examples=80, deadline=None)
 @given(model=st.sampled_from(MODEL_IDS), gpu=st.sampled_from(GPU_IDS), tp=st.sampled_from([1, 2, 4, 8]), engine=engines,
        batch=st.integers(1, 512), inp=lengths, out=st.integers(2, 4096),
        more_bw=st.floats(1.0, 4.0), more_flops=st.floats(1.0, 4.0))
 def test_a_gpu_with_more_bandwidth_and_flops_is_never_slower(model, gpu, tp, engine, batch, inp, out, more_bw, more_flops):
-    g = gpu_spec(gpu)
-    fast = g.model_copy(update={
-        "bandwidth_tbs": g.bandwidth_tbs * more_bw,
-        **{k: getattr(g, k) * more_flops for k in ("bf16_tflops", "fp8_tflops", "fp4_tflops") if getattr(g, k)},
-    })
-    spec = model_spec(model)
-    slow_pt = estimate_serving(spec, g, weights="bf16", tensor_parallel=tp, engine=engine, batch=batch,
-                               prompt_tokens=inp, output_tokens=out)
-    fast_pt = estimate_serving(spec, fast, weights="bf16", tensor_parallel=tp, engine=engine, batch=batch,
-                               prompt_tokens=inp, output_tokens=out)
-    # Not claimed where prompts fill most of every step (the same regime the batch invariant above
-    # leaves out): there the closed loop's fixed point lets a faster GPU admit prompts sooner, and
-    # hypothesis found TPOT/TTFT/throughput moving the wrong way by up to 1.5 % (Llama 3.1 8B,
-    # 4,197-token prompts, 2 output tokens). A known limit of the model, named in the closing note.
-    assume(slow_pt.prefill_share < 0.5 and fast_pt.prefill_share < 0.5)
-    assert fast_pt.tpot_ms <= slow_pt.tpot_ms * (1 + 3e-3)
-    assert fast_pt.ttft_ms <= slow_pt.ttft_ms * (1 + 3e-3)
-    assert fast_pt.output_tokens_per_s >= slow_pt.output_tokens_per_s * (1 - 3e-3)
+    # Over the whole domain, prefill-heavy loops included: the closed loop is solved for its rate
+    # (bisection to 1e-7) with every step time monotone in the GPU's speed, so a faster GPU never
+    # completes fewer requests, never streams slower and never takes longer per request.
+    slow, fast = _pair(model, gpu, tp, engine, batch, inp, out, _faster(gpu_spec(gpu), more_bw, more_flops))
+    assert fast.output_tokens_per_s >= slow.output_tokens_per_s * (1 - 1e-5)
+    assert fast.tpot_ms <= slow.tpot_ms * (1 + 1e-5)
+    assert fast.e2e_ms <= slow.e2e_ms * (1 + 1e-5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(model=st.sampled_from(MODEL_IDS), gpu=st.sampled_from(GPU_IDS), tp=st.sampled_from([1, 2, 4, 8]), engine=engines,
+       batch=st.integers(1, 512), inp=lengths, out=st.integers(2, 4096),
+       more_bw=st.floats(1.0, 4.0), extra=st.floats(1.0, 2.0))
+def test_ttft_never_rises_when_prefill_gains_at_least_what_decode_gains(model, gpu, tp, engine, batch, inp, out, more_bw,
+                                                                        extra):
+    # FLOPs and the interconnect (what prefill runs on) grow at least as much as HBM bandwidth
+    # (what decode runs on): then the first token never comes later either.
+    faster = _faster(gpu_spec(gpu), more_bw, more_bw * extra, more_bw * extra)
+    slow, fast = _pair(model, gpu, tp, engine, batch, inp, out, faster)
+    assert fast.ttft_ms <= slow.ttft_ms * (1 + 1e-5)
+    assert fast.output_tokens_per_s >= slow.output_tokens_per_s * (1 - 1e-5)
+
+
+def test_a_faster_decode_alone_may_lengthen_ttft_in_a_closed_loop_but_never_the_request():
+    # The machine-repairman effect (Kleinrock, Queueing Systems I, sec. 3.10): with prefill the
+    # bottleneck (SGLang stalls decodes for it), a GPU that only decodes faster sends its clients
+    # back sooner, so more prompts queue for the prefill slot. The request as a whole still ends
+    # sooner and the replica completes more of them.
+    slow, fast = _pair("mixtral-8x7b", "h100-sxm-80gb", 8, "sglang", 111, 12910, 189,
+                       _faster(gpu_spec("h100-sxm-80gb"), 3.5, 1.0))
+    assert fast.ttft_ms > slow.ttft_ms * 1.2
+    assert fast.e2e_ms < slow.e2e_ms and fast.output_tokens_per_s > slow.output_tokens_per_s
 
 
 @settings(max_examples=40, deadline=None)
