@@ -55,6 +55,13 @@ class ForecastPane(VerticalScroll):
             super().__init__()
             self.reason = reason
 
+    class ChooseSeries(Message):
+        """The history held several series and none was chosen: ask which (or their sum)."""
+
+        def __init__(self, reason: str, choices: tuple[dict[str, str], ...]) -> None:
+            super().__init__()
+            self.reason, self.choices = reason, choices
+
     WATCH_EVERY_S = 2.0
 
     def __init__(self, **kwargs: Any) -> None:
@@ -156,6 +163,9 @@ class ForecastPane(VerticalScroll):
             from engine.forecast.errors import ForecastInputError
 
             bad_input = isinstance(exc, ForecastInputError)
+            if bad_input and exc.series_choices:
+                self.post_message(self.ChooseSeries(str(exc), exc.series_choices))
+                return
             if not bad_input:
                 from ..logs import log_exception
 
@@ -176,6 +186,59 @@ class ForecastPane(VerticalScroll):
         self.state = "failed"
         self.remove_class("fitting")
         self._status(message.reason, error=True)
+
+    # ---- several series: ask which, remember the answer in the session ---------------------
+
+    def on_forecast_pane_choose_series(self, message: ChooseSeries) -> None:
+        from ..screens.series_dialog import SeriesScreen
+
+        self.state = "choosing"
+        self.remove_class("fitting")
+        self._status(f"{len(message.choices)} series: choose one, or their sum")
+        settings = self._settings or {}
+        source = settings.get("prometheus") and f"{settings['prometheus']} {settings['query']}" or settings.get("history")
+        self.app.push_screen(SeriesScreen(str(source), message.choices), self._series_chosen)
+
+    def _series_chosen(self, answer: dict[str, Any] | None) -> None:
+        if answer is None or self._settings is None:
+            self.state = "failed"
+            self._status("Several series and none chosen: press Fit to choose one, or set sum = true in [forecast].",
+                         error=True)
+            return
+        choice = {"series": answer.get("series"), "sum": bool(answer.get("sum"))}
+        settings = {**self._settings, **choice}
+        self._remember(settings)
+        self._start(settings)
+
+    def _remember(self, settings: dict[str, Any]) -> None:
+        """Write the choice (and the source it is for) into the session's [forecast] table, as one
+        edit the user saves like any other."""
+        doc = getattr(self.app, "doc", None)
+        apply = getattr(self.app, "apply_session", None)
+        if doc is None or apply is None:
+            return
+        from sessions.errors import SessionError
+        from sessions.io import update_session
+
+        table, base = _session_forecast(self.app)
+        changes: dict[str, Any] = {"forecast.series": settings["series"], "forecast.sum": settings["sum"]}
+        if settings.get("prometheus"):
+            if table is None or (table.prometheus, table.query) != (settings["prometheus"], settings["query"]):
+                changes.update({"forecast.history": None, "forecast.prometheus": settings["prometheus"],
+                                "forecast.query": settings["query"]})
+        else:
+            path = Path(settings["history"])
+            named = Path(table.history) if table is not None and table.history else None
+            if named is not None and base is not None and not named.is_absolute():
+                named = base / named
+            if named is None or named.resolve() != path.resolve():
+                if base is not None and path.resolve().is_relative_to(base.resolve()):
+                    path = path.resolve().relative_to(base.resolve())
+                changes.update({"forecast.history": str(path), "forecast.prometheus": None, "forecast.query": None})
+        try:
+            apply(update_session(doc.session, changes))
+        except SessionError as exc:
+            self.app.notify(f"the choice of series is not kept: {exc}", severity="warning", timeout=6)
 
     # ---- rendering -------------------------------------------------------------------------
 
