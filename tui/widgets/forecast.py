@@ -9,6 +9,7 @@ extra the tab says how to install it. The pane reads the app's current plan and 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,9 @@ class ForecastPane(VerticalScroll):
         self._settings: dict[str, Any] | None = None
         self._stamp: tuple[float, int] | None = None  # (mtime, size) of the fitted history file
         self._watch_timer: Any = None
+        self._fitted_table: dict[str, Any] | None = None  # the [forecast] table the last fit started from
+        self.answers = 0  # fits answered (ready, failed or asking which series): tests wait on it
+        self._answered = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="fc-controls"):
@@ -93,13 +97,41 @@ class ForecastPane(VerticalScroll):
             self._status(f"Forecasting needs statsmodels and pandas: {EXTRA_HINT}", error=True)
             self.query_one("#fc-fit", Button).disabled = True
             return
+        self._prefill()
+        self._status("Name a history file (timestamp,value CSV, Prometheus query_range JSON or a trace) and press Fit.")
+        if getattr(self.app, "plan", None) is not None:
+            self.call_after_refresh(self.follow_plan, self.app.plan)
+
+    def _prefill(self) -> None:
+        """The inputs from the session's [forecast] table."""
         table, base = _session_forecast(self.app)
         if table is not None and table.history:
             path = Path(table.history)
             self.query_one("#fc-history", Input).value = str(base / path if base and not path.is_absolute() else path)
         if table is not None:
             self.query_one("#fc-horizon", Input).value = table.horizon
-        self._status("Name a history file (timestamp,value CSV, Prometheus query_range JSON or a trace) and press Fit.")
+
+    def follow_plan(self, plan: Any) -> None:
+        """Watch mode (`gpuplan open --watch`, `gpuplan watch FILE`): fit the session's [forecast]
+        source as soon as there is a plan, and again when a reload changes the table; the
+        history file itself is polled by `check_history`. Otherwise fits wait for Fit."""
+        if getattr(self.app, "watch_path", None) is None or self.state in ("unavailable", "fitting", "choosing"):
+            return
+        table, _ = _session_forecast(self.app)
+        if table is None or not (table.history or table.prometheus) or table.model_dump() == self._fitted_table:
+            return
+        self._prefill()
+        self.fit()
+
+    async def wait_for_answers(self, count: int) -> None:
+        """Until `count` fits have been answered (the pane's own signal; never a clock)."""
+        while self.answers < count:
+            self._answered.clear()
+            await self._answered.wait()
+
+    def _answer(self) -> None:
+        self.answers += 1
+        self._answered.set()
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.width >= WIDE, "-wide")
@@ -120,6 +152,7 @@ class ForecastPane(VerticalScroll):
 
         settings = default_settings()
         table, base = _session_forecast(self.app)
+        self._fitted_table = table.model_dump() if table is not None else None
         if table is not None:
             settings.update(table.model_dump())
             if settings["history"] and base is not None and not Path(settings["history"]).is_absolute():
@@ -181,11 +214,13 @@ class ForecastPane(VerticalScroll):
         self.show_forecast(message.report)
         if self._watch_timer is None and self._settings and self._settings.get("history"):
             self._watch_timer = self.set_interval(self.WATCH_EVERY_S, self.check_history, name="forecast-watch")
+        self._answer()
 
     def on_forecast_pane_failed(self, message: Failed) -> None:
         self.state = "failed"
         self.remove_class("fitting")
         self._status(message.reason, error=True)
+        self._answer()
 
     # ---- several series: ask which, remember the answer in the session ---------------------
 
@@ -198,6 +233,7 @@ class ForecastPane(VerticalScroll):
         settings = self._settings or {}
         source = settings.get("prometheus") and f"{settings['prometheus']} {settings['query']}" or settings.get("history")
         self.app.push_screen(SeriesScreen(str(source), message.choices), self._series_chosen)
+        self._answer()
 
     def _series_chosen(self, answer: dict[str, Any] | None) -> None:
         if answer is None or self._settings is None:
@@ -236,7 +272,9 @@ class ForecastPane(VerticalScroll):
                     path = path.resolve().relative_to(base.resolve())
                 changes.update({"forecast.history": str(path), "forecast.prometheus": None, "forecast.query": None})
         try:
-            apply(update_session(doc.session, changes))
+            edited = update_session(doc.session, changes)
+            self._fitted_table = edited.forecast.model_dump() if edited.forecast else None  # no refit for it
+            apply(edited)
         except SessionError as exc:
             self.app.notify(f"the choice of series is not kept: {exc}", severity="warning", timeout=6)
 
