@@ -159,3 +159,13 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
         }
         block["capacity"] = summary
     return block
+
+
+def with_fitted_forecast(app: Any, plan: Any) -> Any:
+    """The app's export: the plan with the Forecast tab's last fit as its `forecast` block (the
+    fit's capacity is from the plan it was fitted with); the plan itself when nothing is fitted."""
+    pane = app.pane("forecast-pane") if hasattr(app, "pane") else None
+    report = getattr(pane, "report", None)
+    if report is None or getattr(pane, "state", None) != "ready":
+        return plan
+    return PlanWithForecast(plan, summarise(report))

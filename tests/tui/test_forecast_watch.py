@@ -1,6 +1,7 @@
 """Watch mode and the Forecast tab: the session's [forecast] history is fitted without a key
 press, refitted when the CSV changes on disk (the pane's own poll), and again when a reload of
-the watched session changes the table. Waits on the pane's answers, never on a clock."""
+the watched session changes the table; the app's export carries the fit. Waits on the pane's
+answers, never on a clock."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ async def _answers(pane, count: int) -> None:
     await asyncio.wait_for(pane.wait_for_answers(count), timeout=120)
 
 
+async def _export_has_the_forecast(pilot, target) -> None:
+    """The app's export carries the fitted forecast as `gpuplan plan` does."""
+    import json
+
+    from textual.widgets import Input
+
+    pilot.app.action_export("json")
+    await pilot.pause()
+    pilot.app.screen.query_one("#prompt-input", Input).value = str(target)
+    await pilot.press("enter")
+    await pilot.pause()
+    block = json.loads(target.read_text())["forecast"]
+    assert block["status"] == "ok" and block["horizon_hours"] == 72 and block["capacity"]["scenarios"]["base"]
+
+
 async def test_watch_mode_fits_and_follows_the_history_and_the_table(tmp_path, monkeypatch):
     import tui.app
     from tui.widgets.forecast import ForecastPane
@@ -45,6 +61,7 @@ async def test_watch_mode_fits_and_follows_the_history_and_the_table(tmp_path, m
         await _answers(pane, 1)  # fitted at start: watch mode needs no key press
         assert pane.state == "ready" and len(pane.report["points"]) == 72
         first = pane.report["points"][0]["mean"]
+        await _export_has_the_forecast(pilot, tmp_path / "report.json")
 
         _replace(history, lambda p: write_csv(p, t, v * 2, header="timestamp,rps"))  # demand doubled, on disk
         await _answers(pane, 2)
