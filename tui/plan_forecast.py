@@ -92,6 +92,9 @@ def forecast_block(table: Any, plan: Any, text: str, filename: str) -> dict[str,
     try:
         report = build_report(settings_for(table, filename), plan, strict=False)
     except ForecastInputError as exc:
+        if exc.series_choices:  # say it in the session's words, not the CLI's
+            raise _bad(text, filename, "forecast.series",
+                       f"{exc}; in [forecast]: series = {{ label = \"value\" }} picks one, sum = true adds them up") from None
         raise _bad(text, filename, _field_of(table, str(exc)), str(exc)) from None
     return summarise(report)
 

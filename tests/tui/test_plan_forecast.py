@@ -123,6 +123,15 @@ def test_a_malformed_history_names_its_row(tmp_path):
     assert code == 2 and "forecast.history: " in err and "traffic.csv, row 3, field 'value': not a number" in err
 
 
+def test_several_series_say_how_to_choose_in_the_session(tmp_path):
+    pytest.importorskip("statsmodels", reason="the forecast extra (statsmodels) is not installed")
+    series = [{"metric": {"pod": pod}, "values": [[1_704_067_200 + 3600 * i, "1"] for i in range(3)]} for pod in "ab"]
+    (tmp_path / "export.json").write_text(json.dumps({"status": "success", "data": {"resultType": "matrix", "result": series}}))
+    (tmp_path / "chat.toml").write_text(BASE + TABLE.replace("traffic.csv", "export.json"))
+    code, _, err = _main("plan", str(tmp_path / "chat.toml"))
+    assert code == 2 and "forecast.series: " in err and "2 series" in err and "sum = true" in err
+
+
 def test_without_the_extra_the_block_says_how_to_enable_it(tmp_path, monkeypatch):
     import engine.forecast
 
