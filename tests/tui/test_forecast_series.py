@@ -77,7 +77,9 @@ async def _wait_for(pilot, condition) -> None:
         await pilot.pause()
         if condition():
             return
-    raise AssertionError("the app never reached the expected state")
+    pane = pilot.app.query("#forecast-pane")
+    state = (pane.first().state, str(pilot.app.query_one("#fc-status").render())) if pane else None
+    raise AssertionError(f"the app never reached the expected state ({state}, {pilot.app.screen})")
 
 
 async def _choose(pilot, option_id: str) -> None:
@@ -110,7 +112,8 @@ async def test_a_prometheus_answer_with_two_series_asks_which_and_keeps_the_choi
         await pilot.click("#fc-fit")
         await _wait_for(pilot, lambda: isinstance(app.screen, SeriesScreen))
         labels = [str(o.prompt) for o in app.screen.query_one("OptionList").options]
-        assert labels == ["sum all 2 series", 'demand_rps{replica="a"}', 'demand_rps{replica="b"}']
+        assert labels == ["sum all 2 series", '{replica="a"}', '{replica="b"}']  # what tells them apart
+        assert 'All carry demand_rps.' in str(app.screen.query_one(".dialog-message").render())
         assert pane.state == "choosing"
         await _choose(pilot, "series-1")
         await _wait_for(pilot, lambda: pane.state == "ready")
@@ -146,3 +149,23 @@ async def test_a_saved_export_with_two_series_can_be_summed_or_left(tmp_path, mo
         assert any(r["kind"] == "summed" and r["count"] == 2 for r in pane.report["repairs"])
         day = sum(p["mean"] for p in pane.report["points"][:24]) / 24
         assert 80 < day < 130  # both pods: the whole ~100 requests/s
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_series_dialog_snapshot(snap_compare, size, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = [{"metric": {"__name__": "vllm:request_success_total", "model_name": "llama-3.1-70b", "pod": f"vllm-{i}"},
+               "values": [[1_704_067_200 + 3600 * j, "1"] for j in range(3)]} for i in range(3)]
+    (tmp_path / "export.json").write_text(json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}}))
+
+    async def run_before(pilot) -> None:
+        from tui.screens.series_dialog import SeriesScreen
+
+        field = pilot.app.query_one("#fc-history")
+        field.value = "export.json"
+        pilot.app.set_focus(field)
+        await pilot.press("enter")
+        await _wait_for(pilot, lambda: isinstance(pilot.app.screen, SeriesScreen))
+        await pilot.pause()
+
+    assert snap_compare(PaneApp(), terminal_size=size, run_before=run_before)

@@ -17,10 +17,18 @@ from .dialogs import _Dialog
 SUM_ID = "sum-all"
 
 
-def _name(labels: dict[str, str]) -> str:
+def _text(labels: dict[str, str]) -> str:
     from engine.forecast.readers.prometheus import labels_text
 
-    return labels_text(labels) or "{} (no labels)"
+    return labels_text(labels)
+
+
+def split_labels(choices: tuple[dict[str, str], ...]) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """(the labels every series shares, each series' own): the list names series by what tells
+    them apart, as a legend does; the shared part is said once above it."""
+    keys = set().union(*choices) if choices else set()
+    common = {k: choices[0][k] for k in sorted(keys) if all(c.get(k) == choices[0].get(k) for c in choices)}
+    return common, [{k: v for k, v in c.items() if k not in common} for c in choices]
 
 
 class SeriesScreen(_Dialog):
@@ -32,13 +40,16 @@ class SeriesScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         with self._frame("Several series"):
+            common, own = split_labels(self.choices)
+            shared = f" All carry {_text(common)}." if common else ""
             yield Static(
-                f"{self.source} returned {len(self.choices)} series. Forecast one of them, or their sum"
-                " (the choice is kept in the session's [forecast] table):",
+                f"{self.source} returned {len(self.choices)} series.{shared} Forecast one of them, or their"
+                " sum (the choice is kept in the session's [forecast] table):",
                 markup=False, classes="dialog-message",
             )
             options = [Option(f"sum all {len(self.choices)} series", id=SUM_ID)]
-            options += [Option(_name(labels), id=f"series-{i}") for i, labels in enumerate(self.choices)]
+            options += [Option(_text(labels) or _text(full) or "{} (no labels)", id=f"series-{i}")
+                        for i, (labels, full) in enumerate(zip(own, self.choices))]
             yield OptionList(*options, id="series-list")
             yield Static("enter: forecast it   escape: cancel", classes="dialog-hint", markup=False)
 
