@@ -41,19 +41,29 @@ def _time_forecast(weeks: float, step_s: float, repeats: int) -> dict[str, float
         forecast_history(raw, settings)
         runs.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    return {"median": statistics.median(runs), "max": max(runs), "cpu": statistics.median(cpu)}
+    return {"median": statistics.median(runs), "max": max(runs), "min": min(runs), "cpu": statistics.median(cpu)}
+
+
+def _spread(name: str, r: dict[str, float]) -> dict[str, float]:
+    """The worst-to-best spread of the runs, and the 1-minute load average (the machine is
+    shared: a high load explains a wide spread)."""
+    import os
+
+    return {f"{name}_min": round(r["min"], 3), f"{name}_spread": round(r["max"] - r["min"], 3),
+            f"{name}_load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def forecast_s_8w_hourly(repeats: int = 7) -> dict[str, float]:
     r = _time_forecast(8, 3600.0, repeats)
     return {"forecast_s_8w_hourly": round(r["median"], 3), "forecast_s_8w_hourly_max": round(r["max"], 3),
-            "forecast_cpu_s_8w_hourly": round(r["cpu"], 3)}  # CPU seconds: steadier on a busy machine
+            "forecast_cpu_s_8w_hourly": round(r["cpu"], 3),  # CPU seconds: steadier on a busy machine
+            **_spread("forecast_s_8w_hourly", r)}
 
 
 def forecast_s_4w_5min(repeats: int = 7) -> dict[str, float]:
     r = _time_forecast(4, 300.0, repeats)
     return {"forecast_s_4w_5min": round(r["median"], 3), "forecast_s_4w_5min_max": round(r["max"], 3),
-            "forecast_cpu_s_4w_5min": round(r["cpu"], 3)}
+            "forecast_cpu_s_4w_5min": round(r["cpu"], 3), **_spread("forecast_s_4w_5min", r)}
 
 
 def forecast_import_s() -> float:
@@ -62,3 +72,16 @@ def forecast_import_s() -> float:
     code = "import time; t = time.perf_counter(); import engine.forecast.model; print(time.perf_counter() - t)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
+
+
+def main() -> int:
+    """`python -m bench.forecast_bench`: the forecast figures alone, as `python -m bench` prints them."""
+    import json
+
+    figures = {**forecast_s_8w_hourly(), **forecast_s_4w_5min(), "forecast_import_s": round(forecast_import_s(), 3)}
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

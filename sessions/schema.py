@@ -257,11 +257,24 @@ class ForecastSection(_Section):
     range: str = Field(default="8w", pattern=r"^\d+(\.\d+)?[smhdw]$")
     step: str = Field(default="1h", pattern=r"^\d+(\.\d+)?[smhdw]$")
     sum: bool = False
+    # One series of a multi-series answer, by its labels ({ replica = "a" }); with `sum`, the
+    # series that carry them are added up. The Forecast tab writes it when the user picks one.
+    series: dict[str, str] | None = Field(default=None, min_length=1, max_length=32)
     metric: Literal["requests_per_s", "output_tokens_per_s", "busy_gpus"] = "requests_per_s"
     horizon: str = Field(default="14d", pattern=r"^\d+(\.\d+)?[hdw]$")
     quantile: Literal["mean", "p80", "p95"] = "p80"
     scenario: Literal["base", "optimistic", "pessimistic", "spike"] = "base"
     growth_cap: float = Field(default=0.25, gt=0, le=10)  # most growth per week (0.25 = +25 %)
+
+    @field_validator("series")
+    @classmethod
+    def _label_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        import re
+
+        for name in value or {}:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"{name!r} is not a Prometheus label name (letters, digits, _)")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> ForecastSection:

@@ -142,6 +142,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from None
         filename = str(path)
     result = plan_from_text(text, filename)
+    if not args.default:
+        from .plan_forecast import with_forecast  # the session's [forecast] block (issue 12)
+
+        result = with_forecast(result, text, filename)
     output = render(result, args.format)
     if args.output:
         out: Path = args.output

@@ -298,6 +298,9 @@ class FileActions:
             return
         default = self.documents.export_default(fmt)
         plan_now = self.plan
+        from .plan_forecast import with_fitted_forecast  # the Forecast tab's fit, as `gpuplan plan` (issue 12)
+
+        plan_now = with_fitted_forecast(self, plan_now)
 
         def chosen(target: str | None) -> None:
             if not target:

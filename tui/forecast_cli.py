@@ -30,6 +30,8 @@ def add_parser(sub: Any) -> None:
     fc.add_argument("--range", dest="range_", metavar="DURATION", help="history to ask for (default 8w)")
     fc.add_argument("--step", metavar="DURATION", help="query_range step (default 1h)")
     fc.add_argument("--sum", action="store_true", default=None, help="add up several series instead of refusing them")
+    fc.add_argument("--series", type=_labels_arg, metavar="LABEL=VALUE[,...]",
+                    help="pick the series carrying these labels from a multi-series answer")
     fc.add_argument("--column", metavar="NAME", help="the CSV value column, when there are several")
     fc.add_argument("--timezone", metavar="TZ", help="IANA zone for CSV timestamps without an offset (default UTC)")
     fc.add_argument("--horizon", metavar="DURATION", help="how far ahead (default 14d)")
@@ -42,6 +44,20 @@ def add_parser(sub: Any) -> None:
     fc.add_argument("--session", type=Path, metavar="FILE", help="size capacity with this session's plan")
     fc.add_argument("--format", choices=("text", "json", "csv"), default="text",
                     help="text (default), json (points, components, backtest, guardrails, repairs, capacity) or csv")
+
+
+def _labels_arg(text: str) -> dict[str, str]:
+    """`replica=a,pod=x` -> {"replica": "a", "pod": "x"} (argparse exits 2 on anything else)."""
+    import re
+
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        name, eq, value = part.partition("=")
+        name, value = name.strip(), value.strip().strip('"')
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise argparse.ArgumentTypeError(f"expected LABEL=VALUE[,LABEL=VALUE], got {text!r}")
+        out[name] = value
+    return out
 
 
 def _bad(message: str) -> Exception:
@@ -75,7 +91,7 @@ def default_settings() -> dict[str, Any]:
     """The forecast settings when neither flags nor a session's [forecast] table say otherwise."""
     return {
         "history": None, "column": None, "timezone": None, "prometheus": None, "query": None,
-        "range": "8w", "step": "1h", "sum": False, "metric": None, "horizon": "14d",
+        "range": "8w", "step": "1h", "sum": False, "series": None, "metric": None, "horizon": "14d",
         "quantile": "p80", "scenario": "base", "growth_cap": 0.25,
     }
 
@@ -106,7 +122,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, Path | Non
                 merged["history"] = str((base_dir / merged["history"]))
     flags = {
         "column": args.column, "timezone": args.timezone, "range": args.range_, "step": args.step,
-        "sum": args.sum, "metric": args.metric, "horizon": args.horizon, "quantile": args.quantile,
+        "sum": args.sum, "series": args.series, "metric": args.metric, "horizon": args.horizon, "quantile": args.quantile,
         "scenario": args.scenario, "growth_cap": args.growth_cap,
     }
     merged.update({k: v for k, v in flags.items() if v is not None})
@@ -138,9 +154,9 @@ def load_raw(settings: dict[str, Any]):
         except ValueError as exc:
             raise _bad(str(exc)) from None
         return query_range(settings["prometheus"], settings["query"], range_s=range_s, step_s=step_s,
-                           sum_series=bool(settings["sum"]))
+                           sum_series=bool(settings["sum"]), select=settings.get("series"))
     return read_history_file(settings["history"], column=settings["column"], timezone=settings["timezone"],
-                             sum_series=bool(settings["sum"]))
+                             sum_series=bool(settings["sum"]), select=settings.get("series"))
 
 
 def build_report(settings: dict[str, Any], plan: Any, *, strict: bool = True) -> dict[str, Any]:

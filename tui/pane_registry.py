@@ -57,6 +57,10 @@ def _forecast(app: Any) -> Any:
     return ForecastPane(id="forecast-pane")
 
 
+def _forecast_plan(pane: Any, plan: Any, report: dict) -> None:
+    pane.follow_plan(plan)  # fits only in watch mode, when the session's [forecast] asks (issue 12)
+
+
 def _monitor(app: Any) -> Any:
     from .widgets.monitor import MonitorPane
 
@@ -98,7 +102,7 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("sizing", "Sizing", "sizing-pane", _sizing),
     PaneSpec("serving", "Serving", "serving-pane", _serving),
     PaneSpec("training", "Training", "training-pane", _training),
-    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=None),
+    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=_forecast_plan),
     PaneSpec("monitor", "Monitor", "monitor-pane", _monitor, on_plan=_monitor_plan, mounted=_monitor_mounted),
     PaneSpec("sessions", "Sessions", "sessions-pane", _sessions, on_plan=None),
     PaneSpec("search", "Search", "search-pane", _search, on_plan=_search_plan),

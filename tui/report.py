@@ -210,6 +210,20 @@ def training_what_if_section(r: dict[str, Any]) -> Section | None:
     return Section("training", "Training what-if", grid=Grid(WHAT_IF_HEADER[2:], rows))
 
 
+def forecast_section(r: dict[str, Any]) -> Section | None:
+    """The session's demand forecast (issue 12), when `gpuplan plan` added one: peaks, accuracy,
+    and the GPUs each scenario needs (rows from tui/report_forecast.py)."""
+    fc = r.get("forecast")
+    if not fc:
+        return None
+    title = "Demand forecast"
+    if fc.get("status") != "ok":
+        return Section("forecast", title, notes=(("forecast", fc.get("message") or fc.get("status", "n/a")),))
+    from .report_forecast import forecast_notes, forecast_rows
+
+    return Section("forecast", title, rows=tuple(forecast_rows(fc)), bullets=tuple(forecast_notes(fc)))
+
+
 def warnings_section(r: dict[str, Any]) -> Section | None:
     if not r["warnings"]:
         return None
@@ -224,6 +238,7 @@ SECTION_BUILDERS: list[Callable[[dict[str, Any]], Section | None]] = [
     serving_curve_section,
     training_section,
     training_what_if_section,
+    forecast_section,
     warnings_section,
 ]
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class ForecastInputError(Exception):
-    """Bad input for a forecast; the message names the source and, where known, the row."""
+    """Bad input for a forecast; the message names the source and, where known, the row.
+
+    `series_choices` is set when the answer held several series and none was chosen (no `sum`,
+    or a `series` selector that matched none): each one's labels, for a face to offer."""
+
+    series_choices: tuple[dict[str, str], ...] = ()
 
 
 class HistoryError(ForecastInputError):

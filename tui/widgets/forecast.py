@@ -9,6 +9,7 @@ extra the tab says how to install it. The pane reads the app's current plan and 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,13 @@ class ForecastPane(VerticalScroll):
             super().__init__()
             self.reason = reason
 
+    class ChooseSeries(Message):
+        """The history held several series and none was chosen: ask which (or their sum)."""
+
+        def __init__(self, reason: str, choices: tuple[dict[str, str], ...]) -> None:
+            super().__init__()
+            self.reason, self.choices = reason, choices
+
     WATCH_EVERY_S = 2.0
 
     def __init__(self, **kwargs: Any) -> None:
@@ -64,6 +72,9 @@ class ForecastPane(VerticalScroll):
         self._settings: dict[str, Any] | None = None
         self._stamp: tuple[float, int] | None = None  # (mtime, size) of the fitted history file
         self._watch_timer: Any = None
+        self._fitted_table: dict[str, Any] | None = None  # the [forecast] table the last fit started from
+        self.answers = 0  # fits answered (ready, failed or asking which series): tests wait on it
+        self._answered = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="fc-controls"):
@@ -86,13 +97,41 @@ class ForecastPane(VerticalScroll):
             self._status(f"Forecasting needs statsmodels and pandas: {EXTRA_HINT}", error=True)
             self.query_one("#fc-fit", Button).disabled = True
             return
+        self._prefill()
+        self._status("Name a history file (timestamp,value CSV, Prometheus query_range JSON or a trace) and press Fit.")
+        if getattr(self.app, "plan", None) is not None:
+            self.call_after_refresh(self.follow_plan, self.app.plan)
+
+    def _prefill(self) -> None:
+        """The inputs from the session's [forecast] table."""
         table, base = _session_forecast(self.app)
         if table is not None and table.history:
             path = Path(table.history)
             self.query_one("#fc-history", Input).value = str(base / path if base and not path.is_absolute() else path)
         if table is not None:
             self.query_one("#fc-horizon", Input).value = table.horizon
-        self._status("Name a history file (timestamp,value CSV, Prometheus query_range JSON or a trace) and press Fit.")
+
+    def follow_plan(self, plan: Any) -> None:
+        """Watch mode (`gpuplan open --watch`, `gpuplan watch FILE`): fit the session's [forecast]
+        source as soon as there is a plan, and again when a reload changes the table; the
+        history file itself is polled by `check_history`. Otherwise fits wait for Fit."""
+        if getattr(self.app, "watch_path", None) is None or self.state in ("unavailable", "fitting", "choosing"):
+            return
+        table, _ = _session_forecast(self.app)
+        if table is None or not (table.history or table.prometheus) or table.model_dump() == self._fitted_table:
+            return
+        self._prefill()
+        self.fit()
+
+    async def wait_for_answers(self, count: int) -> None:
+        """Until `count` fits have been answered (the pane's own signal; never a clock)."""
+        while self.answers < count:
+            self._answered.clear()
+            await self._answered.wait()
+
+    def _answer(self) -> None:
+        self.answers += 1
+        self._answered.set()
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.width >= WIDE, "-wide")
@@ -113,6 +152,7 @@ class ForecastPane(VerticalScroll):
 
         settings = default_settings()
         table, base = _session_forecast(self.app)
+        self._fitted_table = table.model_dump() if table is not None else None
         if table is not None:
             settings.update(table.model_dump())
             if settings["history"] and base is not None and not Path(settings["history"]).is_absolute():
@@ -156,6 +196,9 @@ class ForecastPane(VerticalScroll):
             from engine.forecast.errors import ForecastInputError
 
             bad_input = isinstance(exc, ForecastInputError)
+            if bad_input and exc.series_choices:
+                self.post_message(self.ChooseSeries(str(exc), exc.series_choices))
+                return
             if not bad_input:
                 from ..logs import log_exception
 
@@ -171,11 +214,69 @@ class ForecastPane(VerticalScroll):
         self.show_forecast(message.report)
         if self._watch_timer is None and self._settings and self._settings.get("history"):
             self._watch_timer = self.set_interval(self.WATCH_EVERY_S, self.check_history, name="forecast-watch")
+        self._answer()
 
     def on_forecast_pane_failed(self, message: Failed) -> None:
         self.state = "failed"
         self.remove_class("fitting")
         self._status(message.reason, error=True)
+        self._answer()
+
+    # ---- several series: ask which, remember the answer in the session ---------------------
+
+    def on_forecast_pane_choose_series(self, message: ChooseSeries) -> None:
+        from ..screens.series_dialog import SeriesScreen
+
+        self.state = "choosing"
+        self.remove_class("fitting")
+        self._status(f"{len(message.choices)} series: choose one, or their sum")
+        settings = self._settings or {}
+        source = settings.get("prometheus") and f"{settings['prometheus']} {settings['query']}" or settings.get("history")
+        self.app.push_screen(SeriesScreen(str(source), message.choices), self._series_chosen)
+        self._answer()
+
+    def _series_chosen(self, answer: dict[str, Any] | None) -> None:
+        if answer is None or self._settings is None:
+            self.state = "failed"
+            self._status("Several series and none chosen: press Fit to choose one, or set sum = true in [forecast].",
+                         error=True)
+            return
+        choice = {"series": answer.get("series"), "sum": bool(answer.get("sum"))}
+        settings = {**self._settings, **choice}
+        self._remember(settings)
+        self._start(settings)
+
+    def _remember(self, settings: dict[str, Any]) -> None:
+        """Write the choice (and the source it is for) into the session's [forecast] table, as one
+        edit the user saves like any other."""
+        doc = getattr(self.app, "doc", None)
+        apply = getattr(self.app, "apply_session", None)
+        if doc is None or apply is None:
+            return
+        from sessions.errors import SessionError
+        from sessions.io import update_session
+
+        table, base = _session_forecast(self.app)
+        changes: dict[str, Any] = {"forecast.series": settings["series"], "forecast.sum": settings["sum"]}
+        if settings.get("prometheus"):
+            if table is None or (table.prometheus, table.query) != (settings["prometheus"], settings["query"]):
+                changes.update({"forecast.history": None, "forecast.prometheus": settings["prometheus"],
+                                "forecast.query": settings["query"]})
+        else:
+            path = Path(settings["history"])
+            named = Path(table.history) if table is not None and table.history else None
+            if named is not None and base is not None and not named.is_absolute():
+                named = base / named
+            if named is None or named.resolve() != path.resolve():
+                if base is not None and path.resolve().is_relative_to(base.resolve()):
+                    path = path.resolve().relative_to(base.resolve())
+                changes.update({"forecast.history": str(path), "forecast.prometheus": None, "forecast.query": None})
+        try:
+            edited = update_session(doc.session, changes)
+            self._fitted_table = edited.forecast.model_dump() if edited.forecast else None  # no refit for it
+            apply(edited)
+        except SessionError as exc:
+            self.app.notify(f"the choice of series is not kept: {exc}", severity="warning", timeout=6)
 
     # ---- rendering -------------------------------------------------------------------------
 

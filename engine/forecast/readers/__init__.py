@@ -12,7 +12,8 @@ from engine.forecast.history import RawHistory
 
 
 def read_history_file(
-    path: str | os.PathLike[str], *, column: str | None = None, timezone: str | None = None, sum_series: bool = False
+    path: str | os.PathLike[str], *, column: str | None = None, timezone: str | None = None, sum_series: bool = False,
+    select: dict[str, str] | None = None,
 ) -> RawHistory:
     """Read a history file, choosing the reader from its content: a trace starts with the
     gpuplan-trace header line, a Prometheus export is a JSON object, anything else is CSV."""
@@ -33,7 +34,7 @@ def read_history_file(
             return read_trace_history(p)
         from .prometheus import read_export_file
 
-        return read_export_file(p, sum_series=sum_series)
+        return read_export_file(p, sum_series=sum_series, select=select)
     from .csv_reader import read_csv_history
 
     return read_csv_history(p, column=column, timezone=timezone)

@@ -27,14 +27,32 @@ def _labels(metric: dict[str, Any]) -> str:
     return f"{name}{{{rest}}}" if rest or not name else name
 
 
+def labels_text(metric: dict[str, Any]) -> str:
+    """A series named as PromQL writes it: ``name{label="value",...}``."""
+    return _labels(metric)
+
+
+def _matches(metric: Any, select: dict[str, str]) -> bool:
+    return isinstance(metric, dict) and all(str(metric.get(k, "")) == v for k, v in select.items())
+
+
 def series_from_matrix(
-    payload: Any, source: str, *, sum_series: bool, bad: type[Exception] = PrometheusError
+    payload: Any, source: str, *, sum_series: bool, bad: type[Exception] = PrometheusError,
+    select: dict[str, str] | None = None,
 ) -> RawHistory:
-    """One series from a ``query_range`` answer (a dict, or the bare result list). Several series
-    are summed with ``sum_series``, else refused with their labels listed."""
+    """One series from a ``query_range`` answer (a dict, or the bare result list). ``select``
+    (labels and values) keeps the series that carry them; several series left are summed with
+    ``sum_series``, else refused with their labels listed (and offered as ``series_choices``)."""
 
     def fail(message: str) -> Exception:
         return bad(source, message) if bad is HistoryError else bad(f"{source}: {message}")
+
+    def choose(message: str, among: list[Any]) -> Exception:
+        exc = fail(message)
+        exc.series_choices = tuple(  # type: ignore[attr-defined]
+            {str(k): str(v) for k, v in s.get("metric", {}).items()} if isinstance(s, dict) else {} for s in among
+        )
+        return exc
 
     if isinstance(payload, dict):
         if payload.get("status") == "error":
@@ -52,11 +70,19 @@ def series_from_matrix(
         raise fail("`result` is not a list of series")
     if not result:
         raise fail("the query returned no series over this range (check the metric name, the labels and --range)")
+    every = result
+    if select:
+        result = [s for s in result if _matches(s.get("metric") if isinstance(s, dict) else None, select)]
+        if not result:
+            shown = "; ".join(_labels(s.get("metric", {})) if isinstance(s, dict) else "?" for s in every[:5])
+            more = f" and {len(every) - 5} more" if len(every) > 5 else ""
+            raise choose(f"no series carries {_labels(select)}; the query returned {len(every)}: {shown}{more}", every)
     if len(result) > 1 and not sum_series:
         shown = "; ".join(_labels(s.get("metric", {})) if isinstance(s, dict) else "?" for s in result[:5])
         more = f" and {len(result) - 5} more" if len(result) > 5 else ""
-        raise fail(
+        raise choose(
             f"the query returned {len(result)} series ({shown}{more}): wrap it in sum(...) or pass --sum to add them up"
+            " (or --series LABEL=VALUE to pick one)", result,
         )
     totals: dict[float, float] = {}
     skipped = 0
@@ -77,6 +103,9 @@ def series_from_matrix(
     history = RawHistory(source=source, times=times, values=[totals[t] for t in times])
     if len(result) > 1:
         history.repairs.append(Repair("summed", len(result), f"{len(result)} series added up (--sum)"))
+    if select and len(every) > len(result):
+        chosen = _labels(result[0].get("metric", {})) if len(result) == 1 else _labels(select)
+        history.repairs.append(Repair("selected", len(result), f"{chosen} kept of {len(every)} series"))
     if skipped:
         history.repairs.append(Repair("missing_values", skipped, f"{skipped} NaN/Inf samples skipped"))
     if not times:
@@ -84,7 +113,7 @@ def series_from_matrix(
     return history
 
 
-def read_export_file(path: Path, *, sum_series: bool = False) -> RawHistory:
+def read_export_file(path: Path, *, sum_series: bool = False, select: dict[str, str] | None = None) -> RawHistory:
     """A saved ``query_range`` answer (e.g. ``curl .../api/v1/query_range?... > export.json``)."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -92,7 +121,7 @@ def read_export_file(path: Path, *, sum_series: bool = False) -> RawHistory:
         raise HistoryError(str(path), f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", row=exc.lineno) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise HistoryError(str(path), f"cannot read: {exc}") from None
-    return series_from_matrix(payload, str(path), sum_series=sum_series, bad=HistoryError)
+    return series_from_matrix(payload, str(path), sum_series=sum_series, bad=HistoryError, select=select)
 
 
 def query_range(
@@ -103,6 +132,7 @@ def query_range(
     step_s: float,
     end: float | None = None,
     sum_series: bool = False,
+    select: dict[str, str] | None = None,
     timeout_s: float = 10.0,
     transport: Any = None,
 ) -> RawHistory:
@@ -145,7 +175,7 @@ def query_range(
                 series.get("values", [])
             )
     payload = {"status": "success", "data": {"resultType": "matrix", "result": list(merged.values())}}
-    history = series_from_matrix(payload, source, sum_series=sum_series)
+    history = series_from_matrix(payload, source, sum_series=sum_series, select=select)
     return history
 
 

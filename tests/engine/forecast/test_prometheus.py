@@ -73,6 +73,16 @@ def test_real_prometheus_errors_exit_2_with_a_clear_message(prometheus, capsys):
     )
     assert code == 0, err
     assert out.splitlines()[0] == "t,mean,p80_low,p80_high,p95_low,p95_high" and len(out.splitlines()) == 25
+    code, out, err = _forecast(
+        capsys, "--prometheus", prometheus.url, "--query", "demand_rps", "--series", "replica=b", "--range", "3w",
+        "--horizon", "1d", "--format", "json",
+    )
+    assert code == 0, err
+    assert [r["detail"] for r in json.loads(out)["repairs"] if r["kind"] == "selected"] == [
+        'demand_rps{replica="b"} kept of 2 series']
+    with pytest.raises(SystemExit) as exit_:
+        main(["forecast", "--prometheus", prometheus.url, "--query", "demand_rps", "--series", "replica"])
+    assert exit_.value.code == 2 and "LABEL=VALUE" in capsys.readouterr().err
     code, _, err = _forecast(capsys, "--prometheus", prometheus.url, "--query", "sum(", "--range", "3w")
     assert code == 2 and "Prometheus error (bad_data" in err
     code, _, err = _forecast(capsys, "--prometheus", prometheus.url, "--query", "absent_metric", "--range", "3w")

@@ -126,6 +126,23 @@ def test_export_several_series_needs_sum(tmp_path):
     assert read_history_file(p, sum_series=True).values == [11.0, 22.0]
 
 
+def test_export_several_series_offers_each_and_keeps_the_selected(tmp_path):
+    p = tmp_path / "export.json"
+    a = _series({"__name__": "rps", "pod": "a", "zone": "z1"}, START, [1, 2])
+    b = _series({"__name__": "rps", "pod": "b", "zone": "z1"}, START, [10, 20])
+    p.write_text(json.dumps(_matrix(a, b)))
+    with pytest.raises(HistoryError) as info:
+        read_history_file(p)
+    assert [c["pod"] for c in info.value.series_choices] == ["a", "b"]
+    h = read_history_file(p, select={"pod": "b"})
+    assert h.values == [10.0, 20.0]
+    assert [(r.kind, r.detail) for r in h.repairs] == [("selected", 'rps{pod="b",zone="z1"} kept of 2 series')]
+    assert read_history_file(p, select={"zone": "z1"}, sum_series=True).values == [11.0, 22.0]
+    with pytest.raises(HistoryError, match=r'no series carries \{pod="c"\}; the query returned 2') as info:
+        read_history_file(p, select={"pod": "c"})
+    assert len(info.value.series_choices) == 2  # offered again
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [

@@ -19,6 +19,9 @@ def test_forecast_table_loads_and_round_trips():
     assert session.forecast.history == "traffic.csv" and session.forecast.quantile == "p80"
     assert parse_session(dump_session(session), "again.toml") == session
     assert parse_session(default_session_text(), "plain.toml").forecast is None
+    chosen = parse_session(text + 'series = { replica = "b", __name__ = "rps" }\n', "s.toml")
+    assert chosen.forecast.series == {"replica": "b", "__name__": "rps"}
+    assert parse_session(dump_session(chosen), "again.toml") == chosen
 
 
 @pytest.mark.parametrize(
@@ -29,6 +32,7 @@ def test_forecast_table_loads_and_round_trips():
         ('history = "a.csv"\nquantile = "p99"', "forecast.quantile"),
         ('history = "a.csv"\nhorizon = "2 weeks"', "forecast.horizon"),
         ('history = "a.csv"\nsmoothing = 3', "forecast.smoothing"),
+        ('history = "a.json"\nseries = { "pod-name" = "a" }', "forecast.series"),
     ],
 )
 def test_bad_forecast_tables_name_the_field(table, field):
