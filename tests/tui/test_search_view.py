@@ -88,8 +88,7 @@ async def test_kept_choices_hold_and_the_plot_follows_the_row(session_file):
         # GPU's whole front (latest wins; the first one's front, landing later, draws nothing).
         first, second = pane.rows[spared[0]].gpu, pane.rows[spared[1]].gpu
         table.move_cursor(row=spared[0])
-        await pilot.pause()
-        assert pane.plotted.gpu == first
+        await pane.wait_until(lambda p: p.plotted.gpu == first)
         table.move_cursor(row=spared[1])
         shown = await plotted(pane, second)
         catalog = app.catalog
@@ -100,8 +99,8 @@ async def test_kept_choices_hold_and_the_plot_follows_the_row(session_file):
         assert pane.plotted.gpu == second and pane.highlighted().gpu == second
         # Back on the first: its front was computed once and is drawn at once.
         table.move_cursor(row=spared[0])
-        await pilot.pause()
-        assert pane.plotted.gpu == first and pane.plotted.complete and pane.plotted.points > 0
+        await pane.wait_until(lambda p: p.plotted.gpu == first)
+        assert pane.plotted.complete and pane.plotted.points > 0 and pane._front_running is None
         # A GPU the step model cannot time says so instead of plotting nothing.
         slow = next(n for n, c in enumerate(pane.rows) if result.speed_unknown(c.gpu))
         table.move_cursor(row=slow)

@@ -350,6 +350,7 @@ class SearchPane(Vertical):
         c = self.highlighted()
         if message.token == self.done_token and c is not None and c.gpu == message.gpu:
             self._plot(c)
+        self._changed.set()
 
     # -------------------------------------------------------------------------------------
     # the pane's own signal (tests and scripts wait on it, never on a clock)
