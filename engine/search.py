@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +44,10 @@ MAX_PIPELINE = 8
 NVIDIA_ONLY_ENGINES = {"trtllm"}
 SCENARIO = "recommended"
 UNPRICED_EVALUATED = 3  # layouts per GPU without a price that get the full model (the rest listed)
+
+
+class SearchCancelled(Exception):
+    """`search(should_stop=...)` was told to stop: a newer search superseded this one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +163,21 @@ class SearchResult:
     model: str = ""
     scenario: ScenarioKnobs = field(default_factory=lambda: DEFAULT_SCENARIOS[SCENARIO])
 
+    def front_complete(self, gpu: str) -> bool:
+        """Whether `pareto[gpu]` covers every layout and format of that GPU the model could time:
+        False when the cost bound (or the unpriced-layout limit) spared some of them the full
+        model; `gpu_front()` then computes the whole front."""
+        return not any(c.gpu == gpu and (c.status == "pruned" or (c.status == "price-unknown" and c.fits is None))
+                       for c in self.candidates)
+
+    def speed_unknown(self, gpu: str) -> str | None:
+        """Why no candidate of `gpu` could be timed (its first such reason), or None when one was
+        or could be."""
+        mine = [c for c in self.candidates if c.gpu == gpu]
+        if not mine or any(c.status not in ("speed-unknown", "memory", "layout") for c in mine):
+            return None
+        return next((c.reason for c in mine if c.status == "speed-unknown"), None)
+
     def lost_because(self, c: Candidate) -> str:
         """Why a candidate is not the answer, in a few words."""
         if c is self.winner:
@@ -248,6 +267,19 @@ def max_model_len(inputs: PlanInputs) -> int:
 # ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """A candidate's fields that only depend on its GPU offer (shared by its many layouts)."""
+
+    gpu: str
+    gpu_name: str
+    gpus_per_node: int
+    server: str | None
+    price_per_gpu_hour: float | None
+    price_basis: str
+    price_kind: str
+
+
 @dataclass(slots=True)
 class _Cfg:
     gpu: GpuSpec
@@ -259,8 +291,10 @@ class _Cfg:
     server: ServerSpec | None
     gpn: int
     price: PriceChoice
+    base: _Base
     lb: float | None = None  # cost lower bound per hour
     lb_gpus: int = 0
+    planned: int = 0  # sessions per replica the KV pool allows (the bound's)
     reject: tuple[Status, str] | None = None
 
 
@@ -269,9 +303,12 @@ def search(
     gpus: Sequence[GpuSpec],
     prices: Mapping[str, tuple[PriceSpec, ...]],
     options: SearchOptions = SearchOptions(),
+    should_stop: Callable[[], bool] | None = None,
 ) -> SearchResult:
     """Search every configuration of `gpus` (the catalog's; the session's own GPU is added) for
-    the cheapest that fits and meets the SLA. `prices`: catalog prices by GPU id."""
+    the cheapest that fits and meets the SLA. `prices`: catalog prices by GPU id. `should_stop`
+    is asked before each full evaluation: True abandons the search (SearchCancelled), so that an
+    app rerunning it on every keystroke drops a superseded one within a millisecond or two."""
     start = time.perf_counter()
     spec, serving = inputs.model, inputs.serving
     if not options.keep_batch and getattr(serving, "batch", None) is not None:
@@ -334,24 +371,30 @@ def search(
 
     # Enumerate, with the cheap fit check and the cost bound.
     cfgs: list[_Cfg] = []
+    slow_of: dict[str, str | None] = {}  # GPU id -> why the step model cannot time it
     for gpu, price, server in _offers(inputs, pool, prices, today):
         single = [(tp, inputs.pipeline_parallel if options.keep_parallel else 1) for tp in tps]
         w_opts = (inputs.weights,) if options.keep_weights else weight_options(inputs, gpu)
         k_opts = (inputs.kv_cache,) if options.keep_kv_cache else kv_options(gpu)
+        engines = engines_of[gpu.id]
+        if gpu.id not in slow_of:
+            slow_of[gpu.id] = search_model.unknown_speed(spec, gpu, w_opts[0], engines[0])
+        slow = slow_of[gpu.id]
+        base = _Base(gpu.id, gpu.label, gpn, server.id if server else None, price.per_gpu_hour, price.basis, price.kind)
         for w in w_opts:
-            layouts = single if options.keep_parallel else single + _pipeline_layout(gpu, w, tps, weights_b, raw_pool, engines_of[gpu.id], spec.num_layers)
+            layouts = single if options.keep_parallel else single + _pipeline_layout(gpu, w, tps, weights_b, raw_pool, engines, spec.num_layers)
             for tp, pp in layouts:
                 problems = layout(tp, pp, w)
                 wb = weights_b(w, tp, pp)
+                pools = [raw_pool(gpu, engine, wb, tp, pp) for engine in engines]  # the KV format does not enter
                 for kv in k_opts:
                     seq_avg, seq_max = seq_b(kv, w, tp, pp)
-                    for engine in engines_of[gpu.id]:
-                        c = _Cfg(gpu, tp, pp, w, kv, engine, server, gpn, price)
+                    for engine, (raw, budget) in zip(engines, pools):
+                        c = _Cfg(gpu, tp, pp, w, kv, engine, server, gpn, price, base)
                         cfgs.append(c)
                         if problems:
                             c.reject = ("layout", "; ".join(problems))
                             continue
-                        raw, budget = raw_pool(gpu, engine, wb, tp, pp)
                         if raw <= 0:
                             c.reject = ("memory", f"weights {wb / GIB:.1f} GiB + activations and overhead leave no KV cache "
                                                   f"in the {budget / GIB:.1f} GiB {engine} may use per GPU")
@@ -363,18 +406,21 @@ def search(
                         sessions_ub = int(raw // seq_avg) if seq_avg > 0 else serving.max_num_seqs
                         planned = max(min(int(sessions_ub * knobs.kv_share), serving.max_num_seqs), 1)
                         replicas = max(math.ceil(demand / planned), 1) + knobs.redundancy
+                        c.planned = planned
                         c.lb_gpus = nodes_for(replicas, tp * pp, gpn) * gpn
                         if price.per_gpu_hour is not None:
                             c.lb = c.lb_gpus * price.per_gpu_hour
-                        if options.max_gpus is not None and c.lb_gpus > options.max_gpus:
+                        if slow is not None:  # listed with its bound, never pruned as if it were known
+                            c.reject = ("speed-unknown", slow)
+                        elif options.max_gpus is not None and c.lb_gpus > options.max_gpus:
                             c.reject = ("too-many-gpus", f"needs at least {c.lb_gpus} GPUs, more than --max-gpus {options.max_gpus}")
 
     # Layers 2 and 3: evaluate cheapest bound first; stop when the bound passes the top-th cost.
     open_cfgs = [c for c in cfgs if c.reject is None]
-    priced = sorted((c for c in open_cfgs if c.lb is not None), key=lambda c: (c.lb, c.lb_gpus))
+    priced = sorted((c for c in open_cfgs if c.lb is not None), key=_visit_order)
     unpriced = [c for c in open_cfgs if c.lb is None]
     speed_cache: dict[tuple, search_model.Speed] = {}
-    serving_by_engine: dict[str, ServingInputs] = {}
+    serving_by_engine: dict[str, tuple[ServingInputs, ServingInputs]] = {}  # engine -> (inputs, workload key)
     out: list[Candidate] = []
     best_costs: list[float] = []  # sorted feasible costs, at most `top`
     evaluated = pruned = 0
@@ -382,11 +428,14 @@ def search(
 
     def evaluate(c: _Cfg) -> Candidate:
         nonlocal evaluated
+        if should_stop is not None and should_stop():
+            raise SearchCancelled
         evaluated += 1
-        srv = serving_by_engine.get(c.engine)
-        if srv is None:
-            srv = serving_by_engine[c.engine] = dataclasses.replace(serving, engine=c.engine)
-        return _evaluate(inputs, c, srv, params, max_len, knobs, speed_cache, options.max_gpus)
+        pair = serving_by_engine.get(c.engine)
+        if pair is None:
+            srv = dataclasses.replace(serving, engine=c.engine)
+            pair = serving_by_engine[c.engine] = (srv, search_model.workload_key(srv))
+        return _evaluate(inputs, c, pair[0], params, max_len, knobs, speed_cache, options.max_gpus, pair[1])
 
     for c in priced:
         # A bound equal to the top-th cost cannot lower any of the top costs either (ties at that
@@ -438,6 +487,20 @@ def search(
         scenario=knobs,
     )
     return dataclasses.replace(result, elapsed_ms=(time.perf_counter() - start) * 1e3)
+
+
+def _visit_order(c: _Cfg) -> tuple:
+    return (c.lb, c.lb_gpus)
+
+
+def gpu_front(inputs: PlanInputs, gpu: GpuSpec, prices: Sequence[PriceSpec] = (),
+              options: SearchOptions = SearchOptions(),
+              should_stop: Callable[[], bool] | None = None) -> tuple[ParetoPoint, ...]:
+    """One GPU's whole Pareto front: every layout and format evaluated, nothing pruned (what the
+    Search view plots for a GPU whose candidates the cost bound spared). Speeds come from, and
+    go to, the cache the searches share."""
+    one = dataclasses.replace(options, gpu_ids=(gpu.id,), exhaustive=True)
+    return search(inputs, [gpu], {gpu.id: tuple(prices)}, one, should_stop).pareto.get(gpu.id, ())
 
 
 def _gpu_pool(inputs: PlanInputs, gpus: Sequence[GpuSpec], options: SearchOptions) -> list[GpuSpec]:
@@ -497,21 +560,25 @@ def _pipeline_layout(gpu, weights, tps, weights_b, raw_pool, engines, num_layers
 
 
 def _common(c: _Cfg) -> dict[str, Any]:
+    b = c.base
     return dict(
-        gpu=c.gpu.id, gpu_name=c.gpu.label, tensor_parallel=c.tp, pipeline_parallel=c.pp, weights=c.weights,
-        kv_cache=c.kv, engine=c.engine, gpus_per_node=c.gpn, server=c.server.id if c.server else None,
-        price_per_gpu_hour=c.price.per_gpu_hour, price_basis=c.price.basis, price_kind=c.price.kind,
+        gpu=b.gpu, gpu_name=b.gpu_name, tensor_parallel=c.tp, pipeline_parallel=c.pp, weights=c.weights,
+        kv_cache=c.kv, engine=c.engine, gpus_per_node=b.gpus_per_node, server=b.server,
+        price_per_gpu_hour=b.price_per_gpu_hour, price_basis=b.price_basis, price_kind=b.price_kind,
         cost_lower_bound=c.lb,
     )
 
 
 def _bare(c: _Cfg, status: Status, reason: str) -> Candidate:
-    return Candidate(status=status, reason=reason, fits=False if status in ("memory", "layout") else None,
-                     meets_sla=None, **_common(c))
+    """A candidate the full model never saw (positional: the search builds a thousand of these)."""
+    b = c.base
+    return Candidate(b.gpu, b.gpu_name, c.tp, c.pp, c.weights, c.kv, c.engine, status, reason,
+                     False if status in ("memory", "layout") else None, None, b.gpus_per_node, b.server,
+                     b.price_per_gpu_hour, b.price_basis, b.price_kind, c.lb)
 
 
 def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_len: int, knobs: ScenarioKnobs,
-              speed_cache: dict, max_gpus: int | None) -> Candidate:
+              speed_cache: dict, max_gpus: int | None, workload: ServingInputs | None = None) -> Candidate:
     spec, gpu, gpn = inputs.model, c.gpu, c.gpn
     mem = inference_memory(spec, gpu, serving, weights=c.weights, kv_cache=c.kv, tensor_parallel=c.tp,
                            pipeline_parallel=c.pp, max_model_len=max_len, params=params)
@@ -520,7 +587,8 @@ def _evaluate(inputs: PlanInputs, c: _Cfg, serving: ServingInputs, params, max_l
     key = search_model.speed_key(gpu.id, c.weights, c.kv, c.tp, c.pp, c.engine, mem)
     sp = speed_cache.get(key)
     if sp is None:
-        sp = speed_cache[key] = search_model.speed(spec, params, mem, gpu, serving, c.weights, c.kv, c.tp, c.pp)
+        sp = speed_cache[key] = search_model.cached_speed(spec, params, mem, gpu, serving, c.weights, c.kv, c.tp,
+                                                          c.pp, workload)
     if not sp.known:
         return Candidate(status="speed-unknown", reason=sp.reason or "speed unknown", fits=True, meets_sla=None,
                          **_common(c))

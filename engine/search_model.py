@@ -13,6 +13,8 @@ batch caps a replica's sessions) and refuses the layouts engines refuse: so does
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from dataclasses import dataclass
 
 from .hardware import GpuSpec
@@ -21,6 +23,7 @@ from .inputs import ScenarioKnobs, ServingInputs
 from .memory import MemoryBreakdown
 from .model import ModelSpec, ParamCounts
 from .scenarios import ScenarioSizing, size_scenario
+from .step_model import replica_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,57 @@ def speed(
         curve=tuple((p.batch, p.tpot_ms, p.output_tokens_per_s / (tensor_parallel * pipeline_parallel))
                     for p in est.curve),
     )
+
+
+# Speeds survive between searches (the app reruns the search on every keystroke, and most edits,
+# e.g. the demand, leave every candidate's speed as it was). The key is everything
+# estimate_inference reads, by value: the model, the GPU, the workload without its demand (the
+# step model never reads concurrent_sessions or requests_per_second: the search sizes replicas
+# from them), the formats, the layout and the candidate's whole memory breakdown. Threads share
+# it (the app's search and Pareto workers), hence the lock; `clear_speed_cache()` empties it
+# (the bench's cold figure, and any caller that changes the calibration at run time).
+_SPEEDS: dict[tuple, Speed] = {}
+_SPEEDS_LOCK = threading.Lock()
+# ~4 KB each (the curve's points, the memory breakdown in the key; measured with tracemalloc):
+# at most ~8 MB, more than an exhaustive full-catalog search's ~1,100 entries; emptied whole when
+# full (a new model or workload fills it anew).
+SPEED_CACHE_SIZE = 2048
+
+
+def workload_key(serving: ServingInputs) -> ServingInputs:
+    """The part of the serving inputs a configuration's speed depends on (the demand zeroed)."""
+    return dataclasses.replace(serving, concurrent_sessions=0, requests_per_second=0.0)
+
+
+def cached_speed(spec: ModelSpec, params: ParamCounts, memory: MemoryBreakdown, gpu: GpuSpec, serving: ServingInputs,
+                 weights: str, kv_cache: str, tensor_parallel: int, pipeline_parallel: int,
+                 workload: ServingInputs | None = None) -> Speed:
+    """`speed()`, remembered across searches; `workload`: `workload_key(serving)`, if the caller
+    has it already."""
+    key = (spec, gpu, workload or workload_key(serving), weights, kv_cache, tensor_parallel, pipeline_parallel, memory)
+    with _SPEEDS_LOCK:
+        hit = _SPEEDS.get(key)
+    if hit is not None:
+        return hit
+    s = speed(spec, params, memory, gpu, serving, weights, kv_cache, tensor_parallel, pipeline_parallel)
+    with _SPEEDS_LOCK:
+        if len(_SPEEDS) >= SPEED_CACHE_SIZE:
+            _SPEEDS.clear()
+        _SPEEDS[key] = s
+    return s
+
+
+def clear_speed_cache() -> None:
+    with _SPEEDS_LOCK:
+        _SPEEDS.clear()
+
+
+def unknown_speed(spec: ModelSpec, gpu: GpuSpec, weights: str, engine: str) -> str | None:
+    """Why the step model cannot time this GPU (its datasheet lacks bandwidth or tensor FLOPS),
+    or None: asked once per GPU before any candidate is evaluated, so that such a GPU's
+    candidates are listed as speed-unknown rather than pruned by a cost bound."""
+    profile = replica_profile(spec, gpu, weights, "auto", 1, 1, engine, False)
+    return None if profile.known else (profile.reason or "speed unknown")
 
 
 def speed_key(gpu_id: str, weights: str, kv_cache: str, tp: int, pp: int, engine: str, memory: MemoryBreakdown) -> tuple:

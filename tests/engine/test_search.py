@@ -239,3 +239,59 @@ def test_owned_hardware_is_a_candidate_beside_renting_the_same_gpu():
     assert "owned" in owned[0].label and "capex" in owned[0].price_basis
     others = {c.gpu: c.price_kind for c in r.candidates if c.gpu != "h100-sxm-80gb"}
     assert "owned" not in others.values()  # capex is the session's GPU only
+
+
+def _figures(r) -> list[tuple]:
+    return [(tuple(sorted(c.to_dict().items(), key=lambda kv: kv[0])), c.curve) for c in r.candidates]
+
+
+def test_speeds_remembered_between_searches_change_no_figure():
+    """The next keystroke reuses the speeds of the last search (a demand edit changes none):
+    every candidate's figures are those a search from scratch gives."""
+    from engine import search_model
+
+    run(inputs(), gpu_ids=FEW_GPUS)
+    warm = run(inputs(concurrent_sessions=900, requests_per_second=30.0), gpu_ids=FEW_GPUS)
+    search_model.clear_speed_cache()
+    cold = run(inputs(concurrent_sessions=900, requests_per_second=30.0), gpu_ids=FEW_GPUS)
+    assert _figures(warm) == _figures(cold)
+
+
+def test_a_gpu_the_step_model_cannot_time_is_listed_never_pruned():
+    """No bandwidth or tensor FLOPS figure: every candidate that fits says speed unknown, with its
+    cost bound, whatever the bound says about the others."""
+    r = run(inputs())
+    slow = {c.gpu for c in r.candidates if c.status == "speed-unknown"}
+    assert {"v100-sxm2-32gb", "rtx-3090"} <= slow
+    for c in r.candidates:
+        if c.gpu in slow:
+            assert c.status in ("speed-unknown", "memory", "layout") and not c.feasible
+    assert r.speed_unknown("v100-sxm2-32gb") and r.speed_unknown("h100-sxm-80gb") is None
+
+
+def test_a_gpu_the_bound_spared_gets_its_whole_front_on_request():
+    from engine.search import gpu_front
+
+    r = run(inputs(model="llama-3.1-70b", concurrent_sessions=2000))
+    spared = next(c.gpu for c in r.candidates if c.status == "pruned" and not r.front_complete(c.gpu))
+    gpu = next(g for g in catalog_gpus() if g.id == spared)
+    whole = gpu_front(inputs(model="llama-3.1-70b", concurrent_sessions=2000), gpu, catalog_prices().get(spared, ()),
+                      SearchOptions(today=TODAY))
+    full = run(inputs(model="llama-3.1-70b", concurrent_sessions=2000), gpu_ids=(spared,), exhaustive=True)
+    assert whole and whole == full.pareto[spared]
+    assert len(whole) >= len(r.pareto.get(spared, ()))
+    assert full.front_complete(spared)
+
+
+def test_a_superseded_search_stops():
+    from engine.search import SearchCancelled
+
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(SearchCancelled):
+        search(inputs(), catalog_gpus(), catalog_prices(), SearchOptions(today=TODAY), should_stop=stop)
+    assert len(asked) == 4

@@ -1,7 +1,8 @@
 """The Search tab: the cheapest configurations that meet the SLA across the catalog, live.
 
 Every plan the app hands it reruns `engine.search` on that plan's inputs in a thread worker
-(latest wins: a newer plan supersedes a running search and an older result is dropped). The
+while the tab is on screen (a hidden tab searches when it is shown). Latest wins: a newer plan
+stops a running search within an evaluation (`should_stop`) and an older result is dropped. The
 ranked table shows the cheapest feasible configurations and, for every other GPU, why it lost;
 the plot shows the highlighted GPU's Pareto front (tokens/s per GPU against tokens/s per user).
 
@@ -11,6 +12,9 @@ keep or free the session's GPU, engine, weights, KV cache and parallel layout.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -72,10 +76,16 @@ class SearchPane(Vertical):
         self.rows: list[Candidate] = []
         self.keep: set[str] = set()
         self._inputs: Any = None
+        self._shown = False  # the tab is on screen (Show/Hide events)
+        self._stale = False  # a plan arrived that no search has run for yet
         self._token = 0  # the newest search asked for
         self.done_token = -1  # the newest search shown
         self._undo: Session | None = None
-        self._fronts: dict[tuple[int, str], tuple] = {}  # (search token, GPU) -> Pareto front
+        self._fronts: dict[tuple[int, str], tuple] = {}  # (search token, GPU) -> whole Pareto front
+        self._front_wanted: tuple[int, str] | None = None  # the next front to compute (latest wins)
+        self._front_running: tuple[int, str] | None = None
+        self.plotted: PlotState | None = None
+        self._changed = asyncio.Event()  # set at every change of state a waiter may wait for
 
     def compose(self) -> ComposeResult:
         yield Static("searching...", id="search-summary")
@@ -93,6 +103,7 @@ class SearchPane(Vertical):
         for col in COLUMNS:
             table.add_column(col, key=col)
         self.ready = True
+        self._changed.set()
         plan = getattr(self.app, "plan", None)
         if plan is not None:
             self.set_plan(plan)
@@ -101,9 +112,20 @@ class SearchPane(Vertical):
     # searching (a thread worker; latest wins)
     # -------------------------------------------------------------------------------------
     def set_plan(self, plan: Any) -> None:
+        """A new plan: search now if the tab is on screen, else when it is shown (a hidden tab
+        would only take the CPU from the app's other work on every keystroke)."""
         self._inputs = plan.inputs
-        if self.ready:
+        self._stale = True
+        if self.ready and self._shown:
             self._search()
+
+    def on_show(self, event: Any) -> None:
+        self._shown = True
+        if self.ready and self._stale:
+            self._search()
+
+    def on_hide(self, event: Any) -> None:
+        self._shown = False
 
     def _options(self) -> SearchOptions:
         from engine.search import SearchOptions
@@ -114,16 +136,20 @@ class SearchPane(Vertical):
         catalog = getattr(self.app, "catalog", None)
         if self._inputs is None or catalog is None:
             return
+        self._stale = False
         self._token += 1
         token, inputs, options = self._token, self._inputs, self._options()
         self.query_one("#search-summary", Static).update(Text("searching...", style="dim"))
 
         def run() -> None:
-            from engine.search import search
+            from engine.search import SearchCancelled, search
 
             gpus = list(catalog.gpus.values())
             prices = {g.id: catalog.prices_for(g.id) for g in gpus}
-            result = search(inputs, gpus, prices, options)
+            try:  # a newer plan or option supersedes this search: it stops at once
+                result = search(inputs, gpus, prices, options, should_stop=lambda: token != self._token)
+            except SearchCancelled:
+                return
             self.post_message(self.Searched(result, token))
 
         self.run_worker(run, thread=True, exclusive=True, group="search", name="search", exit_on_error=False)
@@ -133,6 +159,7 @@ class SearchPane(Vertical):
         if message.token != self._token:
             return  # an older search: a newer plan or option superseded it
         self.done_token = message.token
+        self._fronts = {k: v for k, v in self._fronts.items() if k[0] == message.token}  # older searches' go
         self.show_result(message.result)
 
     def show_result(self, result: SearchResult) -> None:
@@ -224,61 +251,133 @@ class SearchPane(Vertical):
     # the Pareto plot of the highlighted GPU
     # -------------------------------------------------------------------------------------
     def _plot(self, c: Candidate | None) -> None:
+        """Draw the highlighted GPU's front. The search evaluates only the candidates the cost
+        bound lets through, so a GPU it spared has a partial front or none: its whole front is
+        computed in a worker (one at a time, the newest wanted GPU next; fronts kept per search)
+        and drawn when it lands. A GPU the step model cannot time says so."""
+        result = self.result
+        if result is None:
+            return
+        gpu = c.gpu if c is not None else (result.winner.gpu if result.winner else None)
+        token = self.done_token
+        note = ""
+        points: tuple = ()
+        complete = True
+        if gpu is not None:
+            points = self._fronts.get((token, gpu)) or result.pareto.get(gpu, ())
+            slow = result.speed_unknown(gpu)
+            if slow is not None:
+                note = f"speed unknown: {slow}"
+            elif (token, gpu) not in self._fronts and not result.front_complete(gpu):
+                complete = False
+                note = "computing the whole front..."
+                self._want_front(token, gpu)
+        self._draw(gpu, points, c, note)
+        self.plotted = PlotState(token, gpu, len(points), complete, note)
+        self._changed.set()
+
+    def _draw(self, gpu: str | None, points: tuple, c: Candidate | None, note: str) -> None:
         try:
             widget = self.query_one("#search-pareto")
-        except Exception:  # noqa: BLE001 - no plot widget (textual-plotext missing)
+        except Exception:  # noqa: BLE001 - not composed (yet)
             return
         plt = getattr(widget, "plt", None)
-        if plt is None or self.result is None:
+        if plt is None:  # textual-plotext missing: the Static placeholder
             return
         plt.clear_data()
         plt.clear_figure()
-        gpu = c.gpu if c is not None else (self.result.winner.gpu if self.result.winner else None)
-        points = self.result.pareto.get(gpu or "", ()) or self._fronts.get((self.done_token, gpu), ())
-        if not points and gpu and (self.done_token, gpu) not in self._fronts:
-            self._front_for(gpu)  # pruned before the full model: evaluate this GPU alone
-        plt.title(f"Pareto {gpu or '-'}: tok/s/GPU vs tok/s/user")
+        # The plot is 34 columns wide: the GPU and a word of state fit, the reason is in the table.
+        state = "speed unknown" if note.startswith("speed unknown") else "computing..." if note else "tok/s/GPU"
+        plt.title(f"{gpu or '-'}: {state}")
         if points:
             plt.plot([p.tokens_per_s_per_user for p in points], [p.tokens_per_s_per_gpu for p in points],
                      marker="dot")
-        if c is not None and c.tokens_per_s_per_user and c.output_tokens_per_s_per_gpu:
+        if c is not None and c.gpu == gpu and c.tokens_per_s_per_user and c.output_tokens_per_s_per_gpu:
             plt.scatter([c.tokens_per_s_per_user], [c.output_tokens_per_s_per_gpu], marker="x")
         plt.xlabel("tok/s/user")
         widget.refresh()
 
+    def _want_front(self, token: int, gpu: str) -> None:
+        """Latest wins: the newest GPU asked for is computed next; one worker at a time."""
+        self._front_wanted = (token, gpu)
+        if self._front_running is None:
+            self._start_front()
 
-    def _front_for(self, gpu: str) -> None:
-        """Every layout and format of one GPU, unpruned, for its Pareto front (a worker)."""
-        catalog, inputs, token = getattr(self.app, "catalog", None), self._inputs, self.done_token
-        if catalog is None or inputs is None:
+    def _start_front(self) -> None:
+        wanted, self._front_wanted = self._front_wanted, None
+        catalog, inputs = getattr(self.app, "catalog", None), self._inputs
+        if wanted is None or catalog is None or inputs is None or wanted in self._fronts or wanted[0] != self.done_token:
+            self._front_running = None
             return
-        self._fronts[(token, gpu)] = ()
+        token, gpu = wanted
+        spec = inputs.gpu if gpu == inputs.gpu.id else catalog.gpus.get(gpu)
+        if spec is None:
+            self._front_running = None
+            return
+        self._front_running = wanted
         options = self._options()
 
         def run() -> None:
-            import dataclasses
+            from engine.search import gpu_front
 
-            from engine.search import search
+            from engine.search import SearchCancelled
 
-            gpus = [g for g in catalog.gpus.values() if g.id == gpu]
-            prices = {gpu: catalog.prices_for(gpu)}
-            one = dataclasses.replace(options, gpu_ids=(gpu,), exhaustive=True)
-            result = search(inputs, gpus, prices, one)
-            self.post_message(self.FrontReady(gpu, token, result.pareto.get(gpu, ())))
+            points = None  # None: not computed (stopped or failed)
+            try:  # a newer search makes this front moot: it stops, and the slot frees
+                points = gpu_front(inputs, spec, catalog.prices_for(gpu), options,
+                                   should_stop=lambda: token != self._token)
+            except SearchCancelled:
+                pass
+            finally:  # a failure still frees the slot (the worker's error is logged by the app)
+                self.post_message(self.FrontReady(gpu, token, points))
 
-        self.run_worker(run, thread=True, group="search-front", name="search", exit_on_error=False)
+        self.run_worker(run, thread=True, group="search-front", name="search-front", exit_on_error=False)
 
     class FrontReady(Message):
-        def __init__(self, gpu: str, token: int, points: tuple) -> None:
+        """One GPU's whole Pareto front, computed for the search `token` showed."""
+
+        def __init__(self, gpu: str, token: int, points: tuple | None) -> None:
             super().__init__()
             self.gpu, self.token, self.points = gpu, token, points
 
     def on_search_pane_front_ready(self, message: FrontReady) -> None:
         message.stop()
-        self._fronts[(message.token, message.gpu)] = message.points
+        if message.token == self.done_token and message.points is not None:
+            self._fronts[(message.token, message.gpu)] = message.points
+        self._front_running = None
+        if self._front_wanted is not None:
+            self._start_front()
         c = self.highlighted()
         if message.token == self.done_token and c is not None and c.gpu == message.gpu:
             self._plot(c)
+        self._changed.set()
+
+    # -------------------------------------------------------------------------------------
+    # the pane's own signal (tests and scripts wait on it, never on a clock)
+    # -------------------------------------------------------------------------------------
+    @property
+    def searching(self) -> bool:
+        """A search for the newest plan or options is still running."""
+        return self.done_token != self._token
+
+    async def wait_until(self, predicate: Callable[[SearchPane], bool]) -> None:
+        """Return once `predicate(pane)` holds, re-checked whenever the pane's state changes (it
+        is mounted, shows a search, draws the plot)."""
+        while not predicate(self):
+            self._changed.clear()
+            await self._changed.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class PlotState:
+    """What the Pareto plot shows: for which search and GPU, how many front points, whether the
+    front is whole (False while the GPU's whole front is being computed) and the plot's note."""
+
+    token: int
+    gpu: str | None
+    points: int
+    complete: bool
+    note: str
 
 
 def _pareto_plot() -> Any:
@@ -294,4 +393,4 @@ def on_plan(pane: SearchPane, plan: Any, report: dict) -> None:
     pane.set_plan(plan)
 
 
-__all__ = ["SearchPane", "on_plan", "row_cells"]
+__all__ = ["PlotState", "SearchPane", "on_plan", "row_cells"]
