@@ -164,6 +164,7 @@ def to_plan_inputs(
         name=session.name,
         training_gpu=training_gpu,
         training_prices=training_prices,
+        gpu_choices=lambda: catalog_gpus(catalog),
     )
 
 
@@ -188,3 +189,20 @@ def server_gpu_mismatch(catalog: Any, server: ServerSpec, gpu_id: str) -> str | 
            if holders else "no catalog server holds it: remove [hardware] server and set gpus_per_node")
     return (f"server '{server.id}' holds {server.gpu}, not [hardware] gpu = \"{gpu_id}\": "
             f"{fix}, or choose gpu = \"{server.gpu}\"")
+
+
+def catalog_gpus(catalog: Any) -> tuple[GpuSpec, ...]:
+    """Every usable GPU of the catalog (a broken user entry is skipped: it has its own error when
+    named), for the advice on a plan that does not fit."""
+    gpus = getattr(catalog, "gpus", None)
+    if not isinstance(gpus, Mapping):
+        return ()
+    out = []
+    for gid in list(gpus):
+        try:
+            spec = gpus[gid]
+        except Exception:
+            continue
+        if isinstance(spec, GpuSpec):
+            out.append(spec)
+    return tuple(out)
