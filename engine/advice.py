@@ -50,14 +50,16 @@ class Suggestion:
     kv_pool_gib: float  # per GPU, after the change
     sessions_per_replica: int
     quality_cost: int
+    gpus_per_node: int = 8  # of the node after the change (a new GPU leaves the old server)
 
     @property
     def edits(self) -> dict[str, Any]:
         """The session fields (dotted paths, DESIGN section 3) that make this change."""
         out: dict[str, Any] = {}
         for name, value in self.changes:
-            if name == "gpu":
-                out.update({"hardware.gpu": value.id, "hardware.gpu_spec": None})
+            if name == "gpu":  # the old server does not hold it (sessions/resolve.py rule): none, same node size
+                out.update({"hardware.gpu": value.id, "hardware.gpu_spec": None, "hardware.server": None,
+                            "hardware.gpus_per_node": self.gpus_per_node})
             elif name in ("tensor_parallel", "pipeline_parallel"):
                 out[f"hardware.{name}"] = value
             elif name in ("weights", "kv_cache"):
@@ -142,7 +144,8 @@ def _suggest(inputs: PlanInputs, changes: tuple[tuple[str, Any], ...], params: P
     return Suggestion(changes=changes, message=message, gpus_per_replica=gpus, gpu_id=changed.gpu.id,
                       replica_memory_gib=round(gpus * changed.gpu.memory_gib, 1),
                       kv_pool_gib=round(memory.kv_pool_bytes / GIB, 2),
-                      sessions_per_replica=memory.sessions_per_replica, quality_cost=_quality(changes))
+                      sessions_per_replica=memory.sessions_per_replica, quality_cost=_quality(changes),
+                      gpus_per_node=changed.node_gpus)
 
 
 def _first(inputs: PlanInputs, options: list[tuple[tuple[str, Any], ...]], params: ParamCounts) -> Suggestion | None:

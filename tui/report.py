@@ -61,10 +61,16 @@ def memory_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("non-torch overhead", f"{m['overhead_gib']:.2f} GiB"),
         ("KV cache pool", f"{m['kv_pool_gib']:.2f} GiB"),
         ("KV bytes per token (per GPU)", f"{m['kv_bytes_per_token']:,.0f} B"),
-        ("KV capacity", f"{m['kv_capacity_tokens']:,} tokens ({m['block_tokens']}-token blocks)"),
+        ("KV capacity per replica", f"{m['kv_capacity_tokens']:,} tokens ({m['block_tokens']}-token blocks)"),
         (f"max concurrency at {m['max_model_len']:,} tokens", f"{m['max_concurrency']:.2f}x"),
-        (f"sessions per GPU at {m['session_tokens']:,} tokens", f"{m['sessions_per_gpu']:.2f}"),
+        (f"sessions per GPU at {m['session_tokens']:,} tokens", sessions_text(m['sessions_per_gpu'])),
     ]
+
+
+def sessions_text(value: float) -> str:
+    """Sessions are whole: "256", not "256.0"; a replica's sessions shared by its GPUs may not
+    divide evenly ("35.5" at TP 4)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def header_lines(report: dict[str, Any]) -> list[str]:

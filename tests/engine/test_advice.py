@@ -76,3 +76,9 @@ def test_a_larger_catalog_gpu_at_the_same_tp():
     advice = plan(inputs(model="llama-3.1-405b", tp=8, context=None)).advice
     gpu = [s for s in advice if s.gpu_id != "h100-sxm-80gb"]
     assert gpu and gpu[0].message.startswith("fits on ") and "at TP 8" in gpu[0].message
+
+
+def test_the_edits_of_a_gpu_change_leave_the_server_that_does_not_hold_it():
+    s = next(a for a in plan(inputs(model="llama-3.1-405b", tp=8, context=None)).advice if a.gpu_id != "h100-sxm-80gb")
+    assert s.edits["hardware.gpu"] == s.gpu_id and s.edits["hardware.server"] is None
+    assert s.edits["hardware.gpus_per_node"] == 8 and s.edits["hardware.tensor_parallel"] == 8

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ..css import tcss
-from ..report import SCENARIO_ROWS, advice_rows, billing_note, fmt, memory_rows
+from ..report import SCENARIO_ROWS, advice_rows, billing_note, fmt, memory_rows, sessions_text
 
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "•"}
 
@@ -229,7 +229,7 @@ class SizingPane(VerticalScroll):
         kpis.append("KV ", style="dim")
         kpis.append(f"{m['kv_capacity_tokens']:,} tokens")
         kpis.append(" · ", style="dim")
-        kpis.append(f"{m['sessions_per_gpu']:.1f}")
+        kpis.append(sessions_text(m["sessions_per_gpu"]))
         kpis.append(" sessions/GPU · ", style="dim")
         kpis.append(f"{m['max_concurrency']:.1f}x")
         kpis.append(f" at {m['max_model_len']:,} context", style="dim")
