@@ -7,7 +7,7 @@ engine trusts them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 from .hardware import GpuSpec, PriceSpec, ServerSpec
 from .model import ModelSpec
@@ -160,6 +160,11 @@ class PlanInputs:
     name: str = ""
     training_gpu: GpuSpec | None = None  # [training] gpu when it names another GPU
     training_prices: tuple[PriceSpec, ...] = ()  # catalog prices for the training GPU
+    # The catalog's GPUs, for the advice on a plan that does not fit (engine/advice.py: "fits on
+    # an H200 at TP 1"): a tuple, or a function giving one (the session layer's, so the catalog
+    # parses its GPUs only when a plan needs advice). Empty: no GPU is suggested. Not compared.
+    gpu_choices: tuple[GpuSpec, ...] | Callable[[], tuple[GpuSpec, ...]] = field(
+        default=(), compare=False, repr=False)
 
     @property
     def gpus_per_replica(self) -> int:

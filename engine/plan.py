@@ -10,12 +10,14 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .advice import Suggestion, advice_dict, advise
 from .cost import PriceChoice, choose_price, cost_per_million_tokens
 from .hardware import GIB
 from .inference import InferenceEstimate, estimate_inference, layout_problems
 from .inputs import PlanInputs
 from .memory import MemoryBreakdown, inference_memory, kv_dtype_bytes
 from .model import ParamCounts, check_parallelism, count_params, kv_footprint
+from .plan_checks import plan_checks
 from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
 from .internode import internode_message, plan_traffic
@@ -57,6 +59,7 @@ class Plan:
     warnings: tuple[PlanWarning, ...]
     training_price: PriceChoice | None = None  # the training GPU's price (None: no [training])
     training_what_if: tuple[WhatIfRow, ...] = ()  # methods x ZeRO stages, ranked by cost
+    advice: tuple[Suggestion, ...] = ()  # what would fit, cheapest first (a plan that does not fit)
 
     @property
     def fits(self) -> bool:
@@ -158,10 +161,13 @@ def plan(inputs: PlanInputs) -> Plan:
         )
 
     training, training_price, what_if_rows = _training(inputs, params, price, warnings)
+    for code, severity, message, field_path in plan_checks(inputs, price, training_price, inference):
+        warnings.append(PlanWarning(code, severity, message, field_path))
     return Plan(
         inputs=inputs, params=params, max_model_len=max_len, memory=memory, inference=inference,
         node=node, price=price, scenarios=scenarios, training=training, warnings=tuple(warnings),
         training_price=training_price, training_what_if=what_if_rows,
+        advice=advise(inputs, params) if not memory.fits else (),
     )
 
 
@@ -423,7 +429,9 @@ def report_dict(p: Plan) -> dict[str, Any]:
             "node_rack_units": p.node.rack_units,
             "node_rack_units_basis": p.node.rack_units_basis,
         },
-        "cost": {"price_per_gpu_hour": p.price.per_gpu_hour, "price_basis": p.price.basis},
+        "cost": {"price_per_gpu_hour": p.price.per_gpu_hour, "price_basis": p.price.basis,
+                 "price_expired": p.price.expired,
+                 "cost_counts": "gpus_provisioned"},  # whole nodes: every GPU of a node is paid for
         "inference": {
             "known": inf.known,
             "reason": inf.reason,
@@ -440,6 +448,7 @@ def report_dict(p: Plan) -> dict[str, Any]:
         "warnings": [
             {"code": w.code, "severity": w.severity, "message": w.message, "field": w.field} for w in p.warnings
         ],
+        "advice": [advice_dict(a) for a in p.advice],
     }
 
 

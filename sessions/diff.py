@@ -60,7 +60,7 @@ def diff_inputs(a: Session, b: Session) -> list[InputChange]:
 RESULT_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("memory.weights_gib", "Weights per GPU", "GiB"),
     ("memory.kv_pool_gib", "KV pool per GPU", "GiB"),
-    ("memory.kv_capacity_tokens", "KV capacity per GPU", "tokens"),
+    ("memory.kv_capacity_tokens", "KV capacity per replica", "tokens"),  # tokens split across its TP GPUs
     ("memory.max_concurrency", "Max concurrency at max length", "sequences"),
 ) + tuple(
     (f"scenarios.{s}.{key}", f"{label} ({s})", unit)

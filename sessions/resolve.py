@@ -107,6 +107,11 @@ def to_plan_inputs(
         if gpu_id is not None:
             gpu = attempt("hardware", lambda: _lookup(catalog.gpu, gpu_id, "gpu", field, catalog))
 
+    if server is not None and gpu is not None and hw.gpu_spec is None:
+        mismatch = server_gpu_mismatch(catalog, server, gpu.id)
+        if mismatch is not None:
+            problems.append(("hardware.server", mismatch))
+
     prices = _prices(catalog, gpu.id) if gpu is not None and hw.gpu_spec is None else ()
     costs = session.costs
     if costs.provider and costs.price_per_gpu_hour is None and gpu is not None and hw.gpu_spec is None:
@@ -159,4 +164,45 @@ def to_plan_inputs(
         name=session.name,
         training_gpu=training_gpu,
         training_prices=training_prices,
+        gpu_choices=lambda: catalog_gpus(catalog),
     )
+
+
+def server_gpu_mismatch(catalog: Any, server: ServerSpec, gpu_id: str) -> str | None:
+    """Issue 7 item 9, the one rule for every face: a named server must hold the chosen GPU (its
+    power, rack units and GPUs per node belong to that GPU). None when it does, or when the server
+    does not say which GPU it carries; else the message, naming the servers that do hold it. The
+    app applies the same rule by moving the server when the GPU changes (tui/editing.py)."""
+    if server.gpu is None or server.gpu.casefold() == gpu_id.casefold():
+        return None
+    servers = getattr(catalog, "servers", None)
+    holders: list[str] = []
+    if isinstance(servers, Mapping):
+        for sid in servers:
+            try:
+                other = servers[sid]
+            except Exception:  # a broken user entry: not a suggestion
+                continue
+            if other.gpu is not None and other.gpu.casefold() == gpu_id.casefold():
+                holders.append(sid)
+    fix = (f"set [hardware] server = \"{holders[0]}\"" + (f" (or {', '.join(holders[1:3])})" if holders[1:] else "")
+           if holders else "no catalog server holds it: remove [hardware] server and set gpus_per_node")
+    return (f"server '{server.id}' holds {server.gpu}, not [hardware] gpu = \"{gpu_id}\": "
+            f"{fix}, or choose gpu = \"{server.gpu}\"")
+
+
+def catalog_gpus(catalog: Any) -> tuple[GpuSpec, ...]:
+    """Every usable GPU of the catalog (a broken user entry is skipped: it has its own error when
+    named), for the advice on a plan that does not fit."""
+    gpus = getattr(catalog, "gpus", None)
+    if not isinstance(gpus, Mapping):
+        return ()
+    out = []
+    for gid in list(gpus):
+        try:
+            spec = gpus[gid]
+        except Exception:
+            continue
+        if isinstance(spec, GpuSpec):
+            out.append(spec)
+    return tuple(out)

@@ -170,3 +170,17 @@ def test_malformed_session_files_exit_2_never_a_traceback(tmp_path, capsys, inde
     assert "Traceback" not in err and "internal error" not in err
     if code == 2:
         assert str(path) in err
+
+
+def test_a_server_that_does_not_hold_the_gpu_exits_2_naming_the_fields(tmp_path, capsys):
+    """Issue 7 item 9: an H200 in a DGX H100 is an error naming [hardware] server and gpu and the
+    server that holds an H200 (the app moves the server with the GPU instead)."""
+    path = tmp_path / "h200.toml"
+    path.write_text(example_text("chat-70b").replace('gpu = "h100-sxm-80gb"', 'gpu = "h200-sxm-141gb"'))
+    code, out, err = run(capsys, "plan", str(path))
+    assert code == 2 and out == ""
+    assert f"{path}:13:1: hardware.server: server 'dgx-h100' holds h100-sxm-80gb" in err
+    assert 'gpu = "h200-sxm-141gb"' in err and 'server = "hgx-h200"' in err
+    path.write_text(path.read_text().replace('"dgx-h100"', '"hgx-h200"'))
+    code, out, err = run(capsys, "plan", str(path))
+    assert code == 0, err

@@ -46,7 +46,7 @@ def _serving(app: Any) -> Any:
 
 
 def _training(app: Any) -> Any:
-    from .widgets.panes import TrainingPane
+    from .widgets.training import TrainingPane
 
     return TrainingPane(id="training-pane")
 

@@ -33,6 +33,7 @@ GIB_NOTE = "Sizes in GiB (1 GiB = 2^30 bytes); power in kW; heat in BTU/h; money
 SCENARIO_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("replicas", "replicas", lambda v: f"{v:,}"),
     ("GPUs", "gpus", lambda v: f"{v:,}"),
+    ("GPUs provisioned", "gpus_provisioned", lambda v: f"{v:,}"),  # whole nodes: what the cost counts
     ("nodes", "nodes", lambda v: f"{v:,}"),
     ("sessions capacity", "sessions_capacity", lambda v: f"{v:,}"),
     ("power (kW)", "power_kw", lambda v: f"{v:,.1f}"),
@@ -60,10 +61,16 @@ def memory_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("non-torch overhead", f"{m['overhead_gib']:.2f} GiB"),
         ("KV cache pool", f"{m['kv_pool_gib']:.2f} GiB"),
         ("KV bytes per token (per GPU)", f"{m['kv_bytes_per_token']:,.0f} B"),
-        ("KV capacity", f"{m['kv_capacity_tokens']:,} tokens ({m['block_tokens']}-token blocks)"),
+        ("KV capacity per replica", f"{m['kv_capacity_tokens']:,} tokens ({m['block_tokens']}-token blocks)"),
         (f"max concurrency at {m['max_model_len']:,} tokens", f"{m['max_concurrency']:.2f}x"),
-        (f"sessions per GPU at {m['session_tokens']:,} tokens", f"{m['sessions_per_gpu']:.2f}"),
+        (f"sessions per GPU at {m['session_tokens']:,} tokens", sessions_text(m['sessions_per_gpu'])),
     ]
+
+
+def sessions_text(value: float) -> str:
+    """Sessions are whole: "256", not "256.0"; a replica's sessions shared by its GPUs may not
+    divide evenly ("35.5" at TP 4)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def header_lines(report: dict[str, Any]) -> list[str]:
@@ -126,10 +133,39 @@ def memory_section(r: dict[str, Any]) -> Section:
 def scenarios_section(r: dict[str, Any]) -> Section:
     names = tuple(r["scenarios"])
     rows = tuple((label, tuple(fmt(r["scenarios"][n][key], f) for n in names)) for label, key, f in SCENARIO_ROWS)
+    billing = billing_note(r)
     return Section("scenarios", "Scenarios", grid=Grid(names, rows), notes=(
         ("power basis", r["physical"]["node_power_basis"]),
         ("price", r["cost"]["price_basis"]),
+        *((("billing", billing),) if billing else ()),
     ))
+
+
+def billing_note(r: dict[str, Any]) -> str | None:
+    """Whole-node pricing in words (issue 7 item 10): the cost counts every GPU of the nodes
+    provisioned, not only the GPUs the replicas use. None when they are the same."""
+    price = r["cost"]["price_per_gpu_hour"]
+    for name in ("minimum", "recommended", "ideal"):
+        z = r["scenarios"].get(name)
+        if not z or z["gpus"] is None or z["gpus_provisioned"] is None or z["gpus_provisioned"] <= z["gpus"]:
+            continue
+        each = f" x ${price:,.2f}/GPU-hour" if price is not None else ""
+        return (f"whole nodes of {r['hardware']['gpus_per_node']} GPUs: {name} uses {z['gpus']:,} of "
+                f"{z['gpus_provisioned']:,} GPUs provisioned; the cost counts all {z['gpus_provisioned']:,}{each}")
+    return None
+
+
+def advice_rows(r: dict[str, Any]) -> list[str]:
+    """What would make a plan that does not fit fit (engine/advice.py), cheapest first."""
+    return [a["message"] for a in r.get("advice") or []]
+
+
+def advice_section(r: dict[str, Any]) -> Section | None:
+    rows = advice_rows(r)
+    if not rows:
+        return None
+    return Section("advice", "What would fit (each checked through the memory model, cheapest first)",
+                   bullets=tuple(("advice", line) for line in rows))
 
 
 def serving_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -233,6 +269,7 @@ def warnings_section(r: dict[str, Any]) -> Section | None:
 # The report's sections, in order: add yours here (see the module docstring).
 SECTION_BUILDERS: list[Callable[[dict[str, Any]], Section | None]] = [
     memory_section,
+    advice_section,
     scenarios_section,
     serving_section,
     serving_curve_section,

@@ -82,3 +82,31 @@ def test_markdown_escapes_pipes_in_cells(plans, monkeypatch):
 
     monkeypatch.setattr(report, "SECTION_BUILDERS", [odd])
     assert "| a\\|b | 1\\|2 |" in report.render(plans["default"], "md")
+
+
+def test_a_plan_that_does_not_fit_carries_its_advice_in_every_format():
+    """Issue 7 item 11: the changes that would fit, in text, markdown and the JSON `advice` list."""
+    text = example_text("default").replace('"llama-3.1-8b"', '"llama-3.1-70b"')
+    plan = plan_from_text(text, "big")
+    assert not plan.fits
+    data = json.loads(report.render(plan, "json"))
+    messages = [a["message"] for a in data["advice"]]
+    assert "fits with TP 2" in messages and data["advice"][0]["edits"]
+    section = report.build_report(plan).section("advice")
+    assert section is not None
+    for line in messages:
+        assert line in report.render(plan, "text") and line in report.render(plan, "md")
+    fits = json.loads(report.render(plan_from_text(example_text("default"), "d"), "json"))
+    assert fits["advice"] == [] and report.build_report(plan_from_text(example_text("default"), "d")).section("advice") is None
+
+
+def test_whole_node_pricing_names_gpus_used_and_provisioned(plans):
+    """Issue 7 item 10: '$29.80/h' beside '1 GPU' says that 8 are provisioned and paid for."""
+    plan = plans["default"]
+    data = json.loads(report.render(plan, "json"))
+    z = data["scenarios"]["minimum"]
+    assert (z["gpus"], z["gpus_provisioned"]) == (1, 8) and data["cost"]["cost_counts"] == "gpus_provisioned"
+    for fmt in ("text", "md"):
+        out = report.render(plan, fmt)
+        assert "GPUs provisioned" in out
+        assert "minimum uses 1 of 8 GPUs provisioned; the cost counts all 8 x $" in out

@@ -557,11 +557,11 @@ class MonitorPane(Widget):
         engine = p.inputs.serving.engine
         head.append(p.inputs.name or p.inputs.model.label, style="bold")
         layout = f"TP {tp}" + (f" × PP {pp}" if pp > 1 else "")
-        head.append(f" · {layout} · {gib(need[0])} GiB free per GPU")
+        head.append(f" · {layout} · needs {gib(need[0])} GiB per GPU")  # the requirement, not free memory
         if engine in ("vllm", "sglang"):
-            head.append(
+            head.append(  # the planner's total is CUDA's; the MEM (NVML) column counts more
                 f" ({ENGINE_WORDS[engine]} {p.inputs.serving.memory_fraction:.2f} × "
-                f"{gib(p.memory.gpu_total_bytes)} GiB)",
+                f"{gib(p.memory.gpu_total_bytes)} GiB CUDA-visible)",
                 style=DIM,
             )
         else:

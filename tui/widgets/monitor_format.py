@@ -350,7 +350,7 @@ COMPACT_COLUMNS: tuple[Column, ...] = (
            max_width=22),
     Column("util", "UTIL", 4, 0, _util_cell, justify="right"),
     Column("util_hist", "UTIL", 8, 3, _util_hist, flex=3, max_width=60),
-    Column("mem", "MEMORY", 11, 0, _mem_cell, justify="right"),
+    Column("mem", "MEM (NVML)", 11, 0, _mem_cell, justify="right"),  # NVML's total, above CUDA's
     Column("mem_bar", "", 6, 5, _mem_bar, flex=1, max_width=16),
     Column("memutil", "MBW", 4, 8, _memutil_cell, justify="right"),
     Column("temp", "TEMP", 5, 0, _temp_cell, justify="right"),

@@ -27,7 +27,8 @@ COLUMN_HELP: dict[str, str] = {
     "name": "GPU model (vendor dropped)",
     "util": "GPU utilisation: % of time a kernel ran (NVML's last sample period)",
     "util_hist": "utilisation history, up to 10 minutes (span in the title)",
-    "mem": "memory used / total in GiB, used as NVML reports it (reserved memory is apart, on the card)",
+    "mem": "memory used / total in GiB as NVML reports them (reserved memory is apart, on the card); NVML's "
+           "total is a little above the CUDA-visible total the planner sizes with (79.6 vs 79.2 GiB on an H100)",
     "mem_bar": "memory used as a bar",
     "memutil": "memory bandwidth utilisation: % of time memory was read or written",
     "temp": "GPU temperature; yellow within 5 °C of the slowdown threshold, red at it",

@@ -55,6 +55,12 @@ class FieldRow(Horizontal):
         self.spec = spec
         self.control = control
 
+    def on_descendant_focus(self) -> None:
+        self.add_class("-focused")  # the label shows which field keys go to (sidebar.tcss)
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
+
     def compose(self) -> ComposeResult:
         label = Label(self.spec.label, classes="field-label")
         label.tooltip = self.spec.help

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ..css import tcss
-from ..report import SCENARIO_ROWS, fmt, memory_rows
+from ..report import SCENARIO_ROWS, advice_rows, billing_note, fmt, memory_rows, sessions_text
 
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "•"}
 
@@ -177,6 +177,7 @@ class SizingPane(VerticalScroll):
                 yield _table("memory-table")
             with Vertical(id="scenario-box", classes="box"):
                 yield _table("scenario-table")
+                yield Static("", id="billing", classes="sizing-note")
         with Vertical(id="warnings-box", classes="box"):
             yield WarningsList(id="warnings")
 
@@ -220,12 +221,15 @@ class SizingPane(VerticalScroll):
                     f" x PP {hw['pipeline_parallel']}, {m['engine']} {m['memory_fraction']:.0%}")
         if not m["fits"] and m.get("reason"):
             text.append(f"\n{m['reason']}", style=_style(self, "sizing--bad"))
+        for line in advice_rows(report):  # what would fit, cheapest first (engine/advice.py)
+            text.append("\n→ ", style=_style(self, "sizing--ok"))
+            text.append(line)
         verdict.update(text)
         kpis = Text()
         kpis.append("KV ", style="dim")
         kpis.append(f"{m['kv_capacity_tokens']:,} tokens")
         kpis.append(" · ", style="dim")
-        kpis.append(f"{m['sessions_per_gpu']:.1f}")
+        kpis.append(sessions_text(m["sessions_per_gpu"]))
         kpis.append(" sessions/GPU · ", style="dim")
         kpis.append(f"{m['max_concurrency']:.1f}x")
         kpis.append(f" at {m['max_model_len']:,} context", style="dim")
@@ -240,6 +244,10 @@ class SizingPane(VerticalScroll):
             for label, key, f in SCENARIO_ROWS
         ])
         self._warnings.show(report["warnings"])
+        billing = self.query_one("#billing", Static)
+        note = billing_note(report)
+        billing.update(Text(note or "", style="dim"))
+        billing.display = note is not None
 
     COMPONENT_CLASSES = {"sizing--ok", "sizing--bad"}
 
