@@ -126,7 +126,8 @@ def test_search_tab_snapshot(snap_compare, size):
         pilot.app.animation_level = "none"  # the tab underline would be caught mid-slide
         await settle(pilot)
         pilot.app.open_stored("chat-70b")
-        await open_search(pilot)
+        pane = await open_search(pilot)
+        await plotted(pane, pane.result.winner.gpu)  # the winner's whole front, not the search's part
         pilot.app.screen.set_focus(None)
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
