@@ -74,6 +74,26 @@ async def test_hosts_expand_to_their_gpus_and_stale_hosts_are_marked():
         assert f"{snap.replicas} replicas today" in fits
 
 
+async def test_unhealthy_gpus_are_shown_unfit_with_the_reason():
+    # hosts 1, 6 and 11: uncorrected ECC errors on GPU 3, their one idle GPU; 5 and 11: Xid 79 on GPU 1
+    results = fleet_results(12, 4, now=NOW, stale_every=5, hot_every=4, xid_every=6, ecc_every=5)
+    snap = build_snapshot(results, now=NOW, prometheus="http://prometheus.example:9090",
+                          need=PlanNeed(40 * GIB, 1, "h100-sxm-80gb"))
+    app = fleet_app(lambda: snap)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await refreshed(pilot)
+        t = table(app)
+        assert t.row_text(t.row_index("h\x00gpu-node-0001"))[8].strip() == "none ✗1"  # lost its replica
+        assert t.row_text(t.row_index("h\x00gpu-node-0000"))[8].strip() == "1 replica"
+        await pilot.press("down")
+        assert t.cursor_key == "h\x00gpu-node-0001"
+        await pilot.press("space")
+        assert t.row_text(t.row_index("g\x00gpu-node-0001\x003"))[8].strip() == "✗ uncorrected ECC errors"
+        fits = str(app.query_one("#fleet-fits").render())
+        assert "Not counted: 5 GPUs on 4 hosts" in fits
+        assert "gpu-node-0001 GPU 3 (uncorrected ECC errors)" in fits and "gpu-node-0005 GPU 1 (Xid 79)" in fits
+
+
 async def test_a_failed_refresh_keeps_the_last_answer_and_says_why():
     snap = recorded()
     answers = iter([snap])
