@@ -26,7 +26,8 @@ def fleet_refresh_1000x8(n_hosts: int = 1000, gpus: int = 8, runs: int = 7) -> d
     from engine.telemetry.fleet import FleetQuery, PlanNeed, build_snapshot
 
     now = 1_800_000_000.0
-    results = fleet_results(n_hosts, gpus, now=now)
+    # a few hosts with rising PCIe replays and uncorrected ECC errors: their health rules run too
+    results = fleet_results(n_hosts, gpus, now=now, replay_every=61, ecc_every=43)
     need = PlanNeed(70 * GIB, 4, "h100-sxm-80gb")
     calls: list[str] = []
     q = FleetQuery("http://prometheus.bench:9090", lookback_s=3600)

@@ -4,7 +4,8 @@
 Hosts are simulated GPUs (engine/telemetry/simulated.py) turned into what dcgm-exporter metrics
 aggregated by those queries look like: every `stale_every`-th host stopped reporting 10 minutes
 ago, every `hot_every`-th host has a GPU near its slowdown temperature, every `xid_every`-th an
-Xid 79. Used by the fleet bench (1,000 hosts x 8 GPUs) and by tests that need a big fleet.
+Xid 79, every `replay_every`-th a GPU whose PCIe replay counter rose (0: none), every `ecc_every`-th
+a GPU with uncorrected ECC errors (0: none). Used by the fleet bench (1,000 hosts x 8 GPUs) and by tests that need a big fleet.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ def fleet_results(
     stale_every: int = 50,
     hot_every: int = 20,
     xid_every: int = 97,
+    replay_every: int = 0,
+    ecc_every: int = 0,
     model: str = "NVIDIA H100 80GB HBM3",
 ) -> dict[str, list[dict[str, Any]]]:
     from engine.telemetry.simulated import SimulatedBackend
 
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in
-                                            ("values", "signals", "identity", "lost", "live", "seen", "seen_gpuplan")}
+                                            ("values", "signals", "replays", "identity", "lost", "live", "seen",
+                                             "seen_gpuplan")}
 
     def vec(metric: dict[str, str], value: float) -> dict[str, Any]:
         return {"metric": metric, "value": [now, repr(float(value)) if value != int(value) else str(int(value))]}
@@ -63,6 +67,11 @@ def fleet_results(
                     out["values"].append(vec({"Hostname": host, "gpu": gpu, "field": f}, v))
             if xid_every > 0 and h % xid_every == 5 and g.index == 1:
                 out["signals"].append(vec({"Hostname": host, "gpu": gpu, "field": "XID_ERRORS"}, 79))
+            if replay_every > 0 and h % replay_every == 2 and g.index == 2:
+                out["signals"].append(vec({"Hostname": host, "gpu": gpu, "field": "PCIE_REPLAY_COUNTER"}, 140))
+                out["replays"].append(vec({"Hostname": host, "gpu": gpu}, 25))
+            if ecc_every > 0 and h % ecc_every == 1 and g.index == gpus_per_host - 1:
+                out["signals"].append(vec({"Hostname": host, "gpu": gpu, "field": "ECC_DBE_VOL_TOTAL"}, 2))
     return out
 
 

@@ -58,8 +58,9 @@ def test_an_unreachable_prometheus_exits_2_with_the_reason(capsys):
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """FleetQuery answered from a recorded 6-host response (host 4 stale, host 3 hot, host 5 Xid)."""
-    results = fleet_results(6, 4, now=NOW, stale_every=5, hot_every=4, xid_every=6)
+    """FleetQuery answered from a recorded 6-host response (host 4 stale, host 3 hot, host 5 Xid,
+    host 1 uncorrected ECC errors on GPU 3)."""
+    results = fleet_results(6, 4, now=NOW, stale_every=5, hot_every=4, xid_every=6, ecc_every=5)
     real_init = fleet_mod.FleetQuery.__post_init__
 
     def post_init(self):
@@ -87,6 +88,20 @@ def test_once_json_has_the_documented_shape(capsys, recorded):
                for a in doc["hosts"][5]["alerts"])
     assert doc["need"]["gpu"] == "h100-sxm-80gb" and doc["replicas"] == sum(f["replicas"] for f in doc["fits"])
     assert all(f["hostname"] != "gpu-node-0004" for f in doc["fits"])
+    # GPUs the monitor's health rules keep out are never counted, and are listed with why
+    assert [(u["hostname"], u["gpus"]) for u in doc["unfit"]] == [
+        ("gpu-node-0001", [{"gpu": 3, "reason": "uncorrected ECC errors"}]),
+        ("gpu-node-0005", [{"gpu": 1, "reason": "Xid 79"}]),
+    ]
+    assert all(3 not in grp for f in doc["fits"] if f["hostname"] == "gpu-node-0001" for grp in f["gpus"])
+
+
+def test_once_text_lists_the_unfit_gpus_with_the_reason(capsys, recorded):
+    code, out, err = run(capsys, "fleet", "--prometheus", "http://prom.example:9090", "--once", "--format", "text",
+                         str(ROOT / "sessions/examples/default.toml"))
+    assert code == 0, err
+    assert "Unfit (not counted, the monitor's health rules):" in out
+    assert "  gpu-node-0001 GPU 3: uncorrected ECC errors" in out and "  gpu-node-0005 GPU 1: Xid 79" in out
 
 
 def test_once_text_names_stale_hosts_and_alerts(capsys, recorded):

@@ -48,7 +48,7 @@ from .file_actions import FileActions
 from .hostinfo import host_summary
 from .keys import OPTION_DIGIT_KEYS
 from .messages import FieldEdited, HostSampleReady, ModelPicked, PlanFailed, PlanReady
-from .pane_registry import BY_TAB, PANES, TABS
+from .pane_registry import BY_TAB, PANES, SESSION_TAB_BY_TAB, SESSION_TABS, TABS
 from .persistence import Boot, DocumentController, DocumentProblem
 from .planning import PlanningController
 from .telemetry_link import TelemetryLink, host_level
@@ -113,6 +113,12 @@ class GpuPlanApp(FileActions, App[int]):
         *[Binding(f"alt+{n + 1}", f"tab('{t}')", t.title(), show=False, priority=True) for n, t in enumerate(TABS)],
         *[Binding(key, f"tab('{t}')", t.title(), show=False, priority=True)
           for key, t in zip(OPTION_DIGIT_KEYS, TABS)],
+        # the tabs a session adds (Fleet, while it names a Prometheus) take the next digits
+        *[Binding(f"{n + 1}", f"tab('{s.tab}')", s.title, show=False) for n, s in enumerate(SESSION_TABS, len(TABS))],
+        *[Binding(f"alt+{n + 1}", f"tab('{s.tab}')", s.title, show=False, priority=True)
+          for n, s in enumerate(SESSION_TABS, len(TABS))],
+        *[Binding(key, f"tab('{s.tab}')", s.title, show=False, priority=True)
+          for key, s in zip(OPTION_DIGIT_KEYS[len(TABS):], SESSION_TABS)],
         Binding("escape", "leave_field", "Leave field", show=False),
     ]
 
@@ -685,7 +691,12 @@ class GpuPlanApp(FileActions, App[int]):
             self.screen.set_focus(None)
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        absent = SESSION_TAB_BY_TAB.get(tab)
+        if absent is not None and not tabs.query(f"#{tab}"):  # a session tab the session does not ask for
+            self.notify(absent.absent, title=absent.title, severity="warning")
+            return
+        tabs.active = tab
 
     def action_leave_field(self) -> None:
         """Escape: leave the focused field (its edit stays); the digit keys switch tabs again."""

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .pane_registry import PANES
+from .pane_registry import PANES, SESSION_TABS
 
 PaletteCommand = tuple[str, str, Callable[[], object]]
 
@@ -53,6 +53,8 @@ def app_commands(app: PaletteHost) -> Iterable[PaletteCommand]:
     yield "Help", "Keys and how the inputs are read (?)", app.action_help
     for tab, title in ((spec.tab, spec.title) for spec in PANES):
         yield f"Go to {title}", f"Show the {title} tab", partial(app.action_tab, tab)
+    for st in SESSION_TABS:  # the Fleet tab while the session names a Prometheus (else its key says why)
+        yield f"Go to {st.title}", f"Show the {st.title} tab, where the session has one", partial(app.action_tab, st.tab)
     if app.watch_path is not None:
         yield "Reload watched file", f"Read {app.watch_path} again now", app.action_reload
     yield "Quit", "Leave gpuplan (asks if there are unsaved changes)", app.action_quit

@@ -110,3 +110,37 @@ PANES: tuple[PaneSpec, ...] = (
 
 BY_TAB: dict[str, PaneSpec] = {spec.tab: spec for spec in PANES}
 TABS: tuple[str, ...] = tuple(spec.tab for spec in PANES)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTab:
+    """A tab the app adds only while the session asks for it, keyed after the registered tabs
+    (the next digit, alt+digit, Option+digit) and listed in help with its keys even while absent.
+    `widget_classes()` imports the pane's widgets (for help); `when` says in help when it is there;
+    `absent` is what its key says while it is not."""
+
+    tab: str
+    title: str
+    widget_id: str
+    widget_classes: Callable[[], tuple[type, ...]]
+    when: str
+    absent: str
+
+
+def _fleet_classes() -> tuple[type, ...]:
+    from .widgets.fleet import FleetPane
+    from .widgets.fleet_table import FleetTable
+
+    return (FleetPane, FleetTable)
+
+
+# The Fleet tab: while the session names a Prometheus ([fleet] prometheus = URL; sync_fleet_tab in
+# tui/widgets/fleet.py adds and removes it).
+SESSION_TABS: tuple[SessionTab, ...] = (
+    SessionTab("fleet-tab", "Fleet", "fleet-pane", _fleet_classes,
+               "Shown while the session names a Prometheus (`[fleet] prometheus = \"http://HOST:9090\"`); "
+               "full-screen in `gpuplan fleet --prometheus URL`.",
+               "No Fleet tab: this session names no Prometheus. Add [fleet] prometheus = "
+               "\"http://HOST:9090\" to it, or run gpuplan fleet --prometheus URL"),
+)
+SESSION_TAB_BY_TAB: dict[str, SessionTab] = {t.tab: t for t in SESSION_TABS}

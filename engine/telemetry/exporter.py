@@ -69,8 +69,7 @@ DCGM_FIELDS: tuple[DcgmField, ...] = (
     DcgmField(
         "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
         "Total number of PCIe retries.",
-        # not every backend reads nvmlDeviceGetPcieReplayCounter; absent means N/A
-        lambda g: getattr(g, "pcie_replay_count", None),
+        lambda g: g.pcie_replay_count,  # nvmlDeviceGetPcieReplayCounter; dcgm-exporter types it counter
     ),
     DcgmField("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", lambda g: g.gpu_util_pct),
     DcgmField("DCGM_FI_DEV_MEM_COPY_UTIL", "Memory utilization (in %).", lambda g: g.mem_util_pct),
@@ -149,13 +148,15 @@ class LatestSample:
         self.fits = fits
         self._lock = threading.Lock()
         self._sample: HostSample | None = None
+        self._previous: HostSample | None = None  # for the rules comparing two samples (PCIe replays)
         self._alerts: tuple[Alert, ...] = ()
         self._verdict: FitVerdict | None = None
         self._last_xid: dict[int, tuple[int, float]] = {}  # gpu index -> (xid, sample time)
         self.samples_seen = 0
 
     def update(self, sample: HostSample) -> None:
-        alerts = tuple(evaluate(sample, self.thresholds))
+        alerts = tuple(evaluate(sample, self.thresholds, previous=self._previous))
+        self._previous = sample  # update() runs on the one sampler thread
         verdict = self.fits(sample) if self.fits is not None else None
         with self._lock:
             for ev in sample.xid_events:

@@ -7,8 +7,10 @@ fleet's size (`QUERIES`), each aggregated in PromQL down to the labels it needs,
 per host or GPU:
 
 - `values`: the per-GPU gauges as one vector, the DCGM field name moved into a `field` label;
-- `signals`: health fields (Xid, ECC, row remap, pending retirement, clock event reasons) only
-  where they are non-zero, so a healthy fleet returns almost nothing;
+- `signals`: health fields (Xid, ECC, row remap, pending retirement, clock event reasons, PCIe
+  replays) only where they are non-zero, so a healthy fleet returns almost nothing;
+- `replays`: how far each GPU's PCIe replay counter rose over the last `replay_window_s` (only
+  where it did), so the monitor's replay rule compares the value then with the value now;
 - `identity`: each GPU's UUID and modelName over the lookback window, so a host that stopped
   reporting still lists its GPUs;
 - `lost`: GPUs gpuplan's exporter reports as lost or erroring (dcgm-exporter drops those);
@@ -23,7 +25,9 @@ per host or GPU:
 A host known from an earlier refresh is remembered by `FleetQuery` and never dropped: after the
 lookback window it keeps its last known GPUs and last-seen time. The health rules are the
 monitor's own (`health.evaluate`) and "fits where" is `fits.fits_here`, both run on HostSamples
-rebuilt from the queried values, with the host named in every message. GiB = 2**30 bytes.
+rebuilt from the queried values, with the host named in every message; a GPU with a critical
+alert (lost, uncorrected ECC, a failed row remap, a critical Xid) never counts for "fits where"
+and is listed with the reason, as the monitor's "fits here" does. GiB = 2**30 bytes.
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ from engine.telemetry.fleet_model import (
     PlanNeed,
     gpu_kind_matches,
 )
-from engine.telemetry.health import DEFAULT_THRESHOLDS, Alert, HealthThresholds, evaluate
-from engine.telemetry.samples import HostSample
+from engine.telemetry.health import DEFAULT_THRESHOLDS, Alert, HealthThresholds, evaluate, unhealthy_gpus
+from engine.telemetry.samples import GpuSample, HostSample
 
 __all__ = [
     "GIB", "QUERIES", "SEVERITY_RANK", "FleetAlert", "FleetError", "FleetGpu", "FleetHost", "FleetQuery",
@@ -63,7 +67,9 @@ RULE_TELEMETRY_DOWN = "telemetry_down"  # host-level: gpuplan_telemetry_up == 0
 # Total memory is used + free + reserved (DCGM's FB_TOTAL is that sum).
 VALUE_FIELDS = ("GPU_UTIL", "FB_USED", "FB_FREE", "FB_RESERVED", "GPU_TEMP", "SLOWDOWN_TEMP", "POWER_USAGE")
 SIGNAL_FIELDS = ("XID_ERRORS", "ECC_DBE_VOL_TOTAL", "ROW_REMAP_FAILURE", "ROW_REMAP_PENDING", "RETIRED_PENDING",
-                 "CLOCKS_EVENT_REASONS", "CLOCK_THROTTLE_REASONS")
+                 "CLOCKS_EVENT_REASONS", "CLOCK_THROTTLE_REASONS", "PCIE_REPLAY_COUNTER")
+REPLAY_COUNTER = "DCGM_FI_DEV_PCIE_REPLAY_COUNTER"
+DEFAULT_REPLAY_WINDOW_S = 300  # a rise within the last 5 minutes raises the monitor's replay warning
 ANCHOR = "DCGM_FI_DEV_FB_FREE"  # present for every GPU dcgm-exporter reports (a default counter)
 
 
@@ -75,11 +81,13 @@ def _by_field(selector: str) -> str:
     return f'label_replace({selector}, "field", "$1", "__name__", "DCGM_FI_DEV_(.+)")'
 
 
-def build_queries(lookback_s: int, step_s: int) -> dict[str, str]:
+def build_queries(lookback_s: int, step_s: int, replay_window_s: int = DEFAULT_REPLAY_WINDOW_S) -> dict[str, str]:
     lb = f"{lookback_s}s"
     return {
         "values": f"max by (Hostname, gpu, field) ({_by_field(_fields_selector(VALUE_FIELDS))})",
         "signals": f"max by (Hostname, gpu, field) ({_by_field(_fields_selector(SIGNAL_FIELDS))} > 0)",
+        # the counter now minus its lowest value in the window (it only rises, until a driver reload)
+        "replays": f"max by (Hostname, gpu) ({REPLAY_COUNTER} - min_over_time({REPLAY_COUNTER}[{replay_window_s}s]) > 0)",
         "identity": f"group by (Hostname, gpu, UUID, modelName) (last_over_time({ANCHOR}[{lb}]))",
         "lost": 'max by (Hostname, gpu, UUID, modelName, state) (gpuplan_gpu_state{state!="ok"})',
         # a host whose GPUs are all lost, or whose exporter cannot read them, still reports
@@ -173,6 +181,8 @@ def _signal_value(name: str, v: float) -> tuple[str, Any] | None:
         return "retired_pending", True
     if name in ("CLOCKS_EVENT_REASONS", "CLOCK_THROTTLE_REASONS"):
         return "clock_event_mask", int(v)
+    if name == "PCIE_REPLAY_COUNTER":
+        return "pcie_replay_count", int(v)
     return None
 
 
@@ -225,6 +235,11 @@ def build_snapshot(
         if key is None or sv is None:
             continue
         slot(key)[sv[0]] = sv[1]
+    for s in results.get("replays", ()):
+        key = _gpu_key(s.get("metric", {}))
+        v = _num(s)
+        if key is not None and v is not None and v > 0:
+            slot(key)["pcie_replay_rise"] = int(v)
     for s in results.get("lost", ()):
         m = s.get("metric", {})
         key = _gpu_key(m)
@@ -284,34 +299,52 @@ def build_snapshot(
                 backend="prometheus",
                 gpus=tuple(g.to_sample(last or now) for g in host_gpus),
             )
-            alerts = tuple(_fleet_alert(host, a) for a in evaluate(sample, thresholds))
+            raw = evaluate(sample, thresholds, previous=_replays_before(sample, host_gpus))
+            alerts = tuple(_fleet_alert(host, a) for a in raw)
             if host in down:
                 alerts = (FleetAlert(host, None, RULE_TELEMETRY_DOWN, "critical",
                                      f"{host}: its exporter runs but cannot read the GPUs (see its log)"),) + alerts
         hosts.append(FleetHost(host, tuple(host_gpus), stale, last, age, alerts))
         if need is not None and sample is not None:
-            fit = _host_fit(host, host_gpus, sample, need)
+            fit = _host_fit(host, host_gpus, sample, need, unhealthy_gpus(raw))
             if fit is not None:
                 fits.append(fit)
     fits.sort(key=lambda f: (-f.replicas, -f.free_bytes, f.hostname))
     return FleetSnapshot(now, prometheus, tuple(hosts), tuple(fits), need, tuple(notes))
 
 
+def _replays_before(sample: HostSample, gpus: list[FleetGpu]) -> HostSample | None:
+    """The sample as it was at the start of the replay window, as far as the replay rule reads it:
+    each GPU's PCIe replay counter then (now minus its rise), so `evaluate(..., previous=)` applies
+    the monitor's own rule. None when no counter rose (the rule is then silent)."""
+    before = tuple(
+        GpuSample(index=g.gpu, uuid=g.uuid, pcie_replay_count=g.pcie_replay_count - g.pcie_replay_rise)
+        for g in gpus if g.pcie_replay_rise and g.pcie_replay_count is not None
+    )
+    return replace(sample, gpus=before) if before else None
+
+
 def _fleet_alert(host: str, a: Alert) -> FleetAlert:
     return FleetAlert(host, a.gpu_index, a.rule, a.severity, f"{host}: {a.message}")
 
 
-def _host_fit(host: str, gpus: list[FleetGpu], sample: HostSample, need: PlanNeed) -> HostFit | None:
+def _host_fit(host: str, gpus: list[FleetGpu], sample: HostSample, need: PlanNeed,
+              unhealthy: Mapping[int, str]) -> HostFit | None:
+    """The monitor's "fits here" on the host's GPUs of the plan's kind; `unhealthy` (GPU -> why,
+    from the monitor's `unhealthy_gpus` over this host's alerts) never count and are listed."""
     kind = [g for g in sample.gpus if need.accepts(g.name)]
     if not kind:
         return None
     if len(kind) < len(sample.gpus):
         sample = replace(sample, gpus=tuple(kind))
-    v: FitVerdict = fits_here(need.per_gpu_bytes, need.gpus_per_replica, sample)
-    free = sum(float(g.memory_free_bytes or 0) for g in kind if g.state == "ok")
+    v: FitVerdict = fits_here(need.per_gpu_bytes, need.gpus_per_replica, sample, unhealthy)
+    healthy = {g.index for g in kind if g.state == "ok" and g.index not in unhealthy}
+    free = sum(float(g.memory_free_bytes or 0) for g in kind if g.index in healthy)
     models = Counter(g.name for g in kind if g.name)
+    unfit = tuple((f.index, f.note.removeprefix("unhealthy: ")) for f in v.gpus
+                  if f.note in ("lost", "not responding") or f.note.startswith("unhealthy"))
     return HostFit(host, models.most_common(1)[0][0] if models else None, v.replicas, v.eligible, v.groups, free,
-                   f"{host}: {v.reason}")
+                   f"{host}: {v.reason}", unfit)
 
 
 # ---- the Prometheus HTTP API --------------------------------------------------------------------
@@ -335,6 +368,7 @@ class FleetQuery:
     timeout_s: float = 10.0
     lookback_s: int = 3600
     stale_after_s: float = 120.0
+    replay_window_s: int = DEFAULT_REPLAY_WINDOW_S
     thresholds: HealthThresholds = DEFAULT_THRESHOLDS
     transport: Any = None
     _client: Any = field(default=None, init=False, repr=False)
@@ -346,7 +380,7 @@ class FleetQuery:
             raise ValueError("lookback must be at least 1 s")
         # subquery resolution: 15 s (a typical scrape interval), coarser for windows over 1 h
         self.step_s = max(1, min(self.lookback_s, max(15, self.lookback_s // 240)))
-        self.queries = build_queries(self.lookback_s, self.step_s)
+        self.queries = build_queries(self.lookback_s, self.step_s, self.replay_window_s)
 
     def __enter__(self) -> "FleetQuery":
         return self

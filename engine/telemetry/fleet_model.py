@@ -86,6 +86,8 @@ class FleetGpu:
     remap_pending: bool | None = None
     retired_pending: bool | None = None
     clock_event_mask: int | None = None
+    pcie_replay_count: int | None = None  # DCGM_FI_DEV_PCIE_REPLAY_COUNTER where non-zero
+    pcie_replay_rise: int | None = None  # how far it rose over the fleet's replay window
 
     def to_sample(self, t: float) -> GpuSample:
         """The monitor's GpuSample for these values, so the monitor's own rules apply."""
@@ -113,6 +115,7 @@ class FleetGpu:
             remap_failure=self.remap_failure,
             remap_pending=self.remap_pending,
             retired_pages_pending=self.retired_pending,
+            pcie_replay_count=self.pcie_replay_count,
             xid_events=(XidEvent(t, self.gpu, "xid", self.xid),) if self.xid else (),
         )
 
@@ -216,8 +219,14 @@ class HostFit:
     replicas: int
     eligible_gpus: tuple[int, ...]
     groups: tuple[tuple[int, ...], ...]
-    free_bytes: float  # free memory over the GPUs of the right kind
+    free_bytes: float  # free memory over the healthy GPUs of the right kind
     reason: str
+    # GPUs of the right kind that never count, with why: lost / not responding, or the monitor's
+    # critical alerts in words ("Xid 48", "uncorrected ECC errors", "row remapping failed")
+    unfit: tuple[tuple[int, str], ...] = ()
+
+    def unfit_json(self) -> list[dict[str, Any]]:
+        return [{"gpu": i, "reason": why} for i, why in self.unfit]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -227,6 +236,7 @@ class HostFit:
             "gpus": [list(g) for g in self.groups],
             "eligible_gpus": list(self.eligible_gpus),
             "free_gib": round(self.free_bytes / GIB, 2),
+            "unfit_gpus": self.unfit_json(),
             "reason": self.reason,
         }
 
@@ -245,6 +255,11 @@ class FleetSnapshot:
     @property
     def replicas(self) -> int:
         return sum(f.replicas for f in self.fits)
+
+    @property
+    def unfit(self) -> tuple[HostFit, ...]:
+        """Hosts of the plan's GPU kind with GPUs left out for their health (or lost)."""
+        return tuple(sorted((f for f in self.fits if f.unfit), key=lambda f: f.hostname))
 
     @property
     def stale_hosts(self) -> tuple[FleetHost, ...]:
@@ -268,6 +283,9 @@ class FleetSnapshot:
             "units": "GiB = 2^30 bytes",
             "hosts": [h.to_json() for h in self.hosts],
             "fits": [f.to_json() for f in self.fits if f.replicas > 0],
+            # every host of the plan's kind with GPUs that do not count for their health, and why
+            "unfit": [{"hostname": f.hostname, "replicas": f.replicas, "gpus": f.unfit_json(), "reason": f.reason}
+                      for f in self.unfit],
             "replicas": self.replicas if self.need is not None else None,
             "warnings": list(self.warnings),
         }

@@ -66,6 +66,9 @@ def render_text(snap: FleetSnapshot) -> str:
         taking = [f for f in snap.fits if f.replicas > 0]
         out += [f"  {f.hostname}: {f.replicas} replica(s), {f.free_bytes / GIB:.0f} GiB free on {f.model}"
                 for f in taking] or ["  no host has room for one replica now"]
+        if snap.unfit:  # the monitor's health rules keep these GPUs out
+            out += ["", "Unfit (not counted, the monitor's health rules):"]
+            out += [f"  {f.hostname} GPU {i}: {why}" for f in snap.unfit for i, why in f.unfit]
     for w in snap.warnings:
         out.append(f"warning: {w}")
     return "\n".join(out) + "\n"

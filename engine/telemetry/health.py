@@ -1,6 +1,7 @@
 """Health rules over HostSamples, and the alert book (de-duplication, acknowledgement, JSON log).
 
-`evaluate(sample, thresholds)` is pure: the alerts a single sample shows. `AlertBook.update()`
+`evaluate(sample, thresholds, previous=None)` is pure: the alerts a sample shows (the previous
+sample, when given, for the rules that compare two, e.g. a PCIe replay counter that rose). `AlertBook.update()`
 turns those into a de-duplicated history: a condition that persists is ONE alert (its count and
 last time grow); it raises a new alert only if it recurs after `cooldown_s` of silence. Every new
 alert is written as one JSON line to the logger "gpuplan.alerts".
@@ -34,6 +35,7 @@ RULE_XID_CRITICAL = "xid_critical"
 RULE_XID = "xid"
 RULE_ECC_DBE_EVENT = "ecc_double_bit_event"
 RULE_MEMORY_HIGH = "memory_high"
+RULE_PCIE_REPLAY = "pcie_replay"
 
 ALL_RULES: tuple[str, ...] = (
     RULE_GPU_LOST,
@@ -50,10 +52,13 @@ ALL_RULES: tuple[str, ...] = (
     RULE_XID,
     RULE_ECC_DBE_EVENT,
     RULE_MEMORY_HIGH,
+    RULE_PCIE_REPLAY,
 )
 # Event rules: one-off happenings, kept active until acknowledged (conditions resolve by themselves)
 # and de-duplicated per value (an Xid 79 after an Xid 48 is a new alert).
-EVENT_RULES: frozenset[str] = frozenset({RULE_XID_CRITICAL, RULE_XID, RULE_ECC_DBE_EVENT})
+# A PCIe replay rise is a happening too (the counter never goes back down), kept as one alert per GPU
+# while it keeps rising within the cooldown (its value is None, so the key does not split per rise).
+EVENT_RULES: frozenset[str] = frozenset({RULE_XID_CRITICAL, RULE_XID, RULE_ECC_DBE_EVENT, RULE_PCIE_REPLAY})
 
 # Xids that need action beyond restarting the application, after NVIDIA's Xid catalog
 # (docs.nvidia.com/deploy/xid-errors) and its dynamic page retirement / row remapping guides.
@@ -208,6 +213,31 @@ def _gpu_alerts(g: GpuSample, t: float, th: HealthThresholds) -> list[Alert]:
     return out
 
 
+def _pcie_replay_alert(g: GpuSample, before: GpuSample | None, t: float, th: HealthThresholds) -> Alert | None:
+    """Warn when the PCIe replay counter rose since the previous sample: the link retried packets
+    (a marginal link: seating, riser, cable, signal integrity; NVIDIA's DCGM diagnostics and
+    dcgm-exporter's DCGM_FI_DEV_PCIE_REPLAY_COUNTER watch the same counter). Not critical: the
+    link still delivers the data, slower; the GPU stays fit for work."""
+    if RULE_PCIE_REPLAY in th.disabled_rules or before is None or g.state != "ok":
+        return None
+    now, then = g.pcie_replay_count, before.pcie_replay_count
+    if now is None or then is None or now <= then:  # a drop is a driver reload (reset), not replays
+        return None
+    return Alert(t, g.index, g.uuid, RULE_PCIE_REPLAY, "warn", None,
+                 f"{g.label}: PCIe replay counter rose by {now - then} to {now}: the link retries packets "
+                 "(check seating, riser, cable)")
+
+
+def _same_gpu(g: GpuSample, previous: HostSample | None) -> GpuSample | None:
+    """The previous sample's row of this GPU: by UUID where both have one, else by index."""
+    if previous is None:
+        return None
+    before = previous.gpu(g.index)
+    if before is not None and g.uuid and before.uuid and before.uuid != g.uuid:
+        before = next((b for b in previous.gpus if b.uuid == g.uuid), None)
+    return before
+
+
 def _host_event_alerts(sample: HostSample, th: HealthThresholds) -> list[Alert]:
     """Events NVML could not place on a GPU (e.g. the Xid 79 of a GPU that just fell off the
     bus, whose handle NVML no longer resolves): host-level alerts, never dropped."""
@@ -230,11 +260,18 @@ def _host_event_alerts(sample: HostSample, th: HealthThresholds) -> list[Alert]:
     return out
 
 
-def evaluate(sample: HostSample, thresholds: HealthThresholds = DEFAULT_THRESHOLDS) -> list[Alert]:
-    """Alerts that this one sample shows, in GPU order, then the host-level ones. Pure."""
+def evaluate(sample: HostSample, thresholds: HealthThresholds = DEFAULT_THRESHOLDS,
+             previous: HostSample | None = None) -> list[Alert]:
+    """Alerts that this sample shows, in GPU order, then the host-level ones. Pure.
+
+    `previous`: the sample before it (same host), for the rules that compare two samples (a PCIe
+    replay counter that rose); without it those rules are silent."""
     out: list[Alert] = []
     for g in sample.gpus:
         out.extend(_gpu_alerts(g, sample.timestamp, thresholds))
+        replay = _pcie_replay_alert(g, _same_gpu(g, previous), sample.timestamp, thresholds)
+        if replay is not None:
+            out.append(replay)
     out.extend(_host_event_alerts(sample, thresholds))
     return out
 
@@ -255,6 +292,7 @@ RULE_SHORT: dict[str, str] = {
     RULE_XID: "Xid",
     RULE_ECC_DBE_EVENT: "double-bit ECC event",
     RULE_MEMORY_HIGH: "memory nearly full",
+    RULE_PCIE_REPLAY: "PCIe replays",
 }
 
 

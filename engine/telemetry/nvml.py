@@ -167,6 +167,7 @@ class _Slow:
 
     pcie_tx_kbps: int | None = None
     pcie_rx_kbps: int | None = None
+    pcie_replay_count: int | None = None
     processes: tuple[GpuProcess, ...] | None = None
     mig_mode: bool | None = None
     mig_instances: int | None = None
@@ -763,6 +764,7 @@ class NvmlBackend:
             pcie_width_max=st.pcie_width_max,
             pcie_tx_kbps=sl.pcie_tx_kbps,
             pcie_rx_kbps=sl.pcie_rx_kbps,
+            pcie_replay_count=sl.pcie_replay_count,
             encoder_util_pct=None if enc is None else int(enc[0]),
             decoder_util_pct=None if dec is None else int(dec[0]),
             mig_mode=sl.mig_mode,
@@ -795,6 +797,8 @@ class NvmlBackend:
         return _Slow(
             pcie_tx_kbps=q("nvmlDeviceGetPcieThroughput", h, nv.NVML_PCIE_UTIL_TX_BYTES),
             pcie_rx_kbps=q("nvmlDeviceGetPcieThroughput", h, nv.NVML_PCIE_UTIL_RX_BYTES),
+            # an error counter that changes rarely, read with the retired pages and remapped rows
+            pcie_replay_count=q("nvmlDeviceGetPcieReplayCounter", h),
             processes=self._processes(i, h),
             mig_mode=mig_mode,
             mig_instances=mig_instances,

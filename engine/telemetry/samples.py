@@ -157,6 +157,9 @@ class GpuSample:
     pcie_width_max: int | None = None
     pcie_tx_kbps: int | None = None
     pcie_rx_kbps: int | None = None
+    # nvmlDeviceGetPcieReplayCounter: link-level retries since the driver loaded (a counter; one that
+    # rises between samples means a marginal PCIe link). None: N/A, or a trace written before it.
+    pcie_replay_count: int | None = None
     # video engines
     encoder_util_pct: int | None = None
     decoder_util_pct: int | None = None

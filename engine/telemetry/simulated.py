@@ -54,6 +54,7 @@ class SimulatedBackend:
         lose_gpu_at: Mapping[int, int] | None = None,
         thermal: Mapping[int, tuple[int, int]] | None = None,
         xids: Sequence[tuple[int, int, int]] = (),
+        pcie_replays: Mapping[int, int] | None = None,
         start_time: float | None = None,
         interval_s: float = 1.0,
         hostname: str = "sim-host",
@@ -63,7 +64,9 @@ class SimulatedBackend:
         """`lose_gpu_at={gpu: k}`: GPU is lost from sample k on (k counts from 0).
         `thermal={gpu: (start, end)}`: temperature climbs to the slowdown threshold and beyond
         during samples [start, end) with thermal clock events. `xids=[(k, gpu, xid), ...]`: an
-        Xid event on that GPU at sample k. `start_time`: timestamps start_time + k*interval_s
+        Xid event on that GPU at sample k. `pcie_replays={gpu: k}`: from sample k on, that
+        GPU's PCIe replay counter rises (a marginal link), read at the slow cadence as NvmlBackend
+        reads it; other GPUs' counters stay 0. `start_time`: timestamps start_time + k*interval_s
         (fully reproducible); otherwise wall-clock time. `slow_every`: the process list is read
         every that many samples and reused in between, as NvmlBackend does (so the simulated
         backend costs the UI no more than real NVML)."""
@@ -81,6 +84,7 @@ class SimulatedBackend:
         self.lose_gpu_at = dict(lose_gpu_at or {})
         self.thermal = dict(thermal or {})
         self.xids = tuple(xids)
+        self.pcie_replays = dict(pcie_replays or {})
         self.start_time = start_time
         self.interval_s = interval_s
         self.hostname = hostname
@@ -172,6 +176,15 @@ class SimulatedBackend:
             swap_total_bytes=8 * GIB, swap_used_bytes=256 * MIB,
             load_1=round(load, 2), load_5=round(load * 0.95, 2), load_15=round(load * 0.9, 2),
         )
+
+    def _replays(self, i: int, k: int) -> int:
+        """A marginal link retries a few packets per second; the counter is read every
+        `slow_every` samples, so it holds between reads (as NvmlBackend's does)."""
+        since = self.pcie_replays.get(i)
+        read_at = k - k % self.slow_every
+        if since is None or read_at < since:
+            return 0
+        return 3 * (read_at - since + 1)
 
     def _gpu(self, i: int, k: int, events: tuple[XidEvent, ...], ts: float) -> GpuSample:
         p = self._profiles[i]
@@ -277,6 +290,7 @@ class SimulatedBackend:
             pcie_width_max=16,
             pcie_tx_kbps=int(util * 900),
             pcie_rx_kbps=int(util * 1400),
+            pcie_replay_count=self._replays(i, k),
             encoder_util_pct=0,
             decoder_util_pct=0,
             mig_mode=False,

@@ -74,6 +74,26 @@ async def test_hosts_expand_to_their_gpus_and_stale_hosts_are_marked():
         assert f"{snap.replicas} replicas today" in fits
 
 
+async def test_unhealthy_gpus_are_shown_unfit_with_the_reason():
+    # hosts 1, 6 and 11: uncorrected ECC errors on GPU 3, their one idle GPU; 5 and 11: Xid 79 on GPU 1
+    results = fleet_results(12, 4, now=NOW, stale_every=5, hot_every=4, xid_every=6, ecc_every=5)
+    snap = build_snapshot(results, now=NOW, prometheus="http://prometheus.example:9090",
+                          need=PlanNeed(40 * GIB, 1, "h100-sxm-80gb"))
+    app = fleet_app(lambda: snap)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await refreshed(pilot)
+        t = table(app)
+        assert t.row_text(t.row_index("h\x00gpu-node-0001"))[8].strip() == "none ✗1"  # lost its replica
+        assert t.row_text(t.row_index("h\x00gpu-node-0000"))[8].strip() == "1 replica"
+        await pilot.press("down")
+        assert t.cursor_key == "h\x00gpu-node-0001"
+        await pilot.press("space")
+        assert t.row_text(t.row_index("g\x00gpu-node-0001\x003"))[8].strip() == "✗ uncorrected ECC errors"
+        fits = str(app.query_one("#fleet-fits").render())
+        assert "Not counted: 5 GPUs on 4 hosts" in fits
+        assert "gpu-node-0001 GPU 3 (uncorrected ECC errors)" in fits and "gpu-node-0005 GPU 1 (Xid 79)" in fits
+
+
 async def test_a_failed_refresh_keeps_the_last_answer_and_says_why():
     snap = recorded()
     answers = iter([snap])
@@ -216,3 +236,77 @@ async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp
         await refreshed(pilot, before + 1)  # shown again: it asks at once, not at the next tick
         assert "replicas today" in str(app.query_one("#fleet-fits").render())
 
+
+
+def _app_on_a_prometheus(tmp_path, monkeypatch, *, prometheus=True):
+    import httpx
+
+    from bench.fleet_fixture import mock_prometheus
+    from engine.telemetry import fleet as fleet_mod
+
+    from .conftest import SESSION, make_app
+
+    results = fleet_results(3, 4, now=time.time(), stale_every=0)
+    real_init = fleet_mod.FleetQuery.__post_init__
+
+    def post_init(self):
+        real_init(self)
+        self.transport = httpx.MockTransport(mock_prometheus(results, self.queries))
+
+    monkeypatch.setattr(fleet_mod.FleetQuery, "__post_init__", post_init)
+    monkeypatch.setattr("tui.widgets.fleet.FLEET_TAB_INTERVAL_S", 3600.0)
+    path = tmp_path / "s.toml"
+    path.write_text(SESSION + ('\n[fleet]\nprometheus = "http://prom.example:9090"\n' if prometheus else ""))
+    return make_app(path, offer_recovery=False)
+
+
+async def test_the_fleet_tab_has_the_next_digit_key_from_a_focused_field_too(tmp_path, monkeypatch):
+    from textual.widgets import Input, TabbedContent
+
+    from tui.pane_registry import TABS
+
+    from .conftest import settle
+
+    digit = str(len(TABS) + 1)  # after the registered tabs: 8
+    app = _app_on_a_prometheus(tmp_path, monkeypatch)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        tabs = app.query_one(TabbedContent)
+        field = app.query_one("#f-serving-max-model-len", Input)
+        field.focus()
+        before = field.value
+        await pilot.press("end", f"alt+{digit}")  # from inside a sidebar field
+        assert tabs.active == "fleet-tab" and field.value == before
+        await pilot.press("alt+1")
+        assert tabs.active == "sizing"
+        field.focus()
+        await pilot.press("bullet")  # Option+8 on a macOS terminal: "•", never typed
+        assert tabs.active == "fleet-tab" and field.value == before
+        await pilot.press("alt+1", "escape")  # leave the field: the plain digit switches
+        assert app.focused is None
+        await pilot.press(digit)
+        assert tabs.active == "fleet-tab" and not app.dirty
+
+
+async def test_help_lists_the_fleet_key_and_keys_and_the_key_says_why_without_a_prometheus(tmp_path, monkeypatch):
+    from textual.widgets import TabbedContent
+
+    from tui.screens.help import HelpScreen, help_text
+
+    from .conftest import settle
+
+    app = _app_on_a_prometheus(tmp_path, monkeypatch, prometheus=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        tabs = app.query_one(TabbedContent)
+        await pilot.press("8")  # no Fleet tab in this session: it says why, and stays put
+        assert tabs.active == "sizing"
+        notes = [n.message for n in app._notifications]
+        assert any("No Fleet tab: this session names no Prometheus" in m for m in notes), notes
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = help_text(app)
+        assert "| `8 / alt+8` | Fleet tab |" in text
+        fleet = text[text.index("## Fleet tab"):]
+        for words in ("Expand all", "Sort", "Refresh", "[fleet] prometheus"):
+            assert words in fleet, words

@@ -18,7 +18,7 @@ from textual.widgets import Markdown
 
 from ..css import tcss
 from ..keys import OPTION_DIGITS
-from ..pane_registry import PANES
+from ..pane_registry import PANES, SESSION_TABS
 
 INTRO = """\
 # gpuplan
@@ -95,7 +95,7 @@ def app_keys(app: Any) -> list[tuple[str, str]]:
             continue
         seen[action] = len(rows)
         rows.append((shown, binding.description or action))
-    for spec in _panes(app):
+    for spec in (*_panes(app), *SESSION_TABS):
         keys = tabs.get(f"tab('{spec.tab}')", [])
         if keys:
             rows.append((" / ".join(keys), f"{spec.title} tab"))
@@ -118,10 +118,14 @@ def pane_keys(app: Any, spec: Any) -> list[tuple[str, str]] | None:
     pane = app.pane(spec.widget_id) if hasattr(app, "pane") else None
     if pane is None:
         return None
+    return class_keys(app, (type(w) for w in (pane, *pane.walk_children())))
+
+
+def class_keys(app: Any, classes: Iterable[type]) -> list[tuple[str, str]]:
+    """The keys these widget classes bind (ours, not Textual's), one row each, in order."""
     rows: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for widget in (pane, *pane.walk_children()):
-        cls = type(widget)
+    for cls in classes:
         if not cls.__module__.startswith("tui."):
             continue
         for binding in cls.__dict__.get("BINDINGS", ()):
@@ -143,6 +147,9 @@ def help_text(app: Any) -> str:
             parts.append(f"## {spec.title} tab\n\n(its keys are listed once the tab has loaded)\n")
         elif rows:
             parts += [f"## {spec.title} tab\n", _table(rows)]
+    for tab in SESSION_TABS:  # listed with its keys while absent too, and when it is there
+        rows = pane_keys(app, tab) or class_keys(app, tab.widget_classes())
+        parts += [f"## {tab.title} tab\n", f"{tab.when}\n", _table(rows)]
     parts.append(MORE)
     return "\n".join(parts)
 

@@ -41,7 +41,7 @@ from .fleet_table import FleetTable
 
 # widths fit 120 columns; narrower terminals scroll sideways (the worst alert is last)
 COLUMNS = (("Host", 16), ("State", 13), ("GPUs", 4), ("Model", 14), ("Util", 4), ("Memory", 11), ("Power", 7),
-           ("Temp", 5), ("Fits", 10), ("Worst alert", 26))
+           ("Temp", 5), ("Fits", 13), ("Worst alert", 23))
 SEVERITY_STYLE = {"critical": "bold red", "warn": "yellow"}
 
 
@@ -270,6 +270,8 @@ class FleetPane(Widget, can_focus=False):
         if fit is not None:
             fits = Text(f"{fit.replicas} replica{'s' if fit.replicas != 1 else ''}" if fit.replicas else "none",
                         style="green" if fit.replicas else "dim")
+            if fit.unfit:  # GPUs left out for their health: the count, the reasons on the GPU rows
+                fits.append(f" ✗{len(fit.unfit)}", style="bold red")
         return [
             Text(mark + h.hostname, style="bold" if not h.stale else "yellow"),
             state,
@@ -288,10 +290,13 @@ class FleetPane(Widget, can_focus=False):
         alerts = [a for a in h.alerts if a.gpu == g.gpu]
         mark = Text("")
         if fit is not None:
+            unfit = dict(fit.unfit)
             if any(g.gpu in grp for grp in fit.groups):
                 mark = Text("✓ replica", style="green")
             elif g.gpu in fit.eligible_gpus:
                 mark = Text("✓ free", style="dim green")
+            elif g.gpu in unfit:
+                mark = Text(f"✗ {unfit[g.gpu]}", style="bold red")
         state = Text(g.state, style="green" if g.state == "ok" else "bold red")
         if h.stale:
             state = Text("no data", style="dim")
@@ -331,9 +336,16 @@ class FleetPane(Widget, can_focus=False):
                    f"{n.per_gpu_bytes / GIB:.1f} GiB free; GiB = 2^30 bytes): ")
         out.append(f"{s.replicas} replica{'s' if s.replicas != 1 else ''} today", style="bold green" if s.replicas else "bold red")
         out.append(f" on {len(taking)} host{'s' if len(taking) != 1 else ''}")
+        unfit = s.unfit
+        if unfit:  # never silently, and before the best hosts: the GPUs the health rules keep out
+            gpus = sum(len(f.unfit) for f in unfit)
+            out.append(f"\nNot counted: {gpus} GPU{'s' if gpus != 1 else ''} on {len(unfit)} "
+                       f"host{'s' if len(unfit) != 1 else ''} — ", style="bold red")
+            shown = [f"{f.hostname} GPU {i} ({why})" for f in unfit for i, why in f.unfit]
+            out.append(", ".join(shown[:4]) + (f" … (+{len(shown) - 4})" if len(shown) > 4 else ""))
         if taking:
             best = ", ".join(f"{f.hostname} ×{f.replicas}" for f in taking[:6])
-            out.append(f" — best: {best}" + (" …" if len(taking) > 6 else ""), style="dim")
+            out.append(("\n" if unfit else " — ") + f"best: {best}" + (" …" if len(taking) > 6 else ""), style="dim")
         widget.update(out)
 
     # ---- actions --------------------------------------------------------------------------

@@ -208,6 +208,7 @@ class MonitorPane(Widget):
         self.samples_seen += 1
         self._received_at = time.monotonic()
         self.history.append_host(sample)
+        previous = self._last_good  # for the rules comparing two samples (PCIe replays)
         if sample.gpus:
             self._last_good = sample
             self.history.append(sample)
@@ -216,7 +217,7 @@ class MonitorPane(Widget):
                 if g.state == "ok":
                     self._last_ok_gpu[g.index] = g
             self._spark_cache.clear()
-            new = self.alert_book.update(evaluate(sample, self.thresholds))
+            new = self.alert_book.update(evaluate(sample, self.thresholds, previous=previous))
             if new:
                 self._announce(new)
         elif sample.host_events:  # NVML events with no GPU rows to show: still alerts

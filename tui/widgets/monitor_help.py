@@ -73,6 +73,7 @@ RULE_HELP: dict[str, str] = {
     "xid": "any other Xid (often the application's fault: 13, 31, 43)",
     "ecc_double_bit_event": "NVML's double-bit ECC error event",
     "memory_high": f"memory above {DEFAULT_THRESHOLDS.memory_warn_fraction * 100:g}% of what processes can have",
+    "pcie_replay": "the PCIe replay counter rose since the previous sample: a marginal link (seating, riser, cable)",
 }
 
 SEVERITY: dict[str, str] = {
@@ -81,6 +82,7 @@ SEVERITY: dict[str, str] = {
     "ecc_uncorrected": "critical", "row_remap_failure": "critical", "row_remap_pending": "critical",
     "page_retirement_pending": "warn", "xid_critical": "critical", "xid": "warn",
     "ecc_double_bit_event": "critical", "memory_high": "warn",
+    "pcie_replay": "warn",
 }
 
 

@@ -390,6 +390,7 @@ RULE_WORDS = {
     "xid": "Xid",
     "ecc_double_bit_event": "double-bit ECC",
     "memory_high": "memory high",
+    "pcie_replay": "PCIe replays",
 }
 
 

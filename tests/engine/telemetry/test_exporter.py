@@ -32,7 +32,7 @@ DEFAULT_COUNTERS = {
     "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_SM_CLOCK", "DCGM_FI_DEV_MEM_CLOCK",
     "DCGM_FI_DEV_XID_ERRORS", "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL",
     "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
-    "DCGM_FI_DEV_ROW_REMAP_FAILURE",
+    "DCGM_FI_DEV_ROW_REMAP_FAILURE", "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
 }
 
 
@@ -222,3 +222,31 @@ def test_a_publishing_backend_publishes_an_inner_failure_as_an_error_sample():
     assert "driver went away" in s.error
     fams = families(latest)
     assert fams["gpuplan_telemetry_up"].samples[0].value == 0.0
+
+
+def test_the_pcie_replay_counter_under_dcgm_exporters_name_and_the_replay_warning():
+    # dcgm-exporter's etc/default-counters.csv: DCGM_FI_DEV_PCIE_REPLAY_COUNTER, "Total number of
+    # PCIe retries." (typed counter there; gauge here under the same series name, see exporter.py)
+    b = SimulatedBackend(n_gpus=2, seed=3, start_time=1_000_000.0, pcie_replays={1: 0}, slow_every=2)
+    latest = LatestSample()
+    latest.update(b.sample())
+    latest.update(b.sample())  # same slow read: the counter holds
+    fams = families(latest, hostname="node-a")
+    fam = fams["DCGM_FI_DEV_PCIE_REPLAY_COUNTER"]
+    assert fam.documentation == "Total number of PCIe retries."
+    assert {s.labels["gpu"]: s.value for s in fam.samples} == {"0": 0.0, "1": 3.0}
+    assert all(s.name == "DCGM_FI_DEV_PCIE_REPLAY_COUNTER" and DCGM_LABELS <= set(s.labels) for s in fam.samples)
+    assert not [s for s in fams["gpuplan_alert"].samples if s.labels["rule"] == "pcie_replay"]
+    latest.update(b.sample())  # the next slow read: GPU 1's counter rose since the previous sample
+    fams = families(latest, hostname="node-a")
+    assert {s.labels["gpu"]: s.value for s in fams["DCGM_FI_DEV_PCIE_REPLAY_COUNTER"].samples} == {"0": 0, "1": 9}
+    (alert,) = [s for s in fams["gpuplan_alert"].samples if s.labels["rule"] == "pcie_replay"]
+    assert (alert.labels["gpu"], alert.labels["severity"], alert.labels["Hostname"]) == ("1", "warn", "node-a")
+
+
+def test_a_gpu_without_a_pcie_replay_counter_has_no_such_series():
+    g = dataclasses.replace(sim_sample(1).gpus[0], pcie_replay_count=None)  # NVML: not supported
+    latest = LatestSample()
+    latest.update(HostSample(timestamp=1.0, hostname="h", backend="nvml", gpus=(g,)))
+    fams = families(latest)
+    assert "DCGM_FI_DEV_PCIE_REPLAY_COUNTER" not in fams and "DCGM_FI_DEV_GPU_TEMP" in fams

@@ -19,6 +19,7 @@ from engine.telemetry.fleet import (
     gpu_kind_matches,
     parse_duration,
 )
+from engine.telemetry.samples import HostSample
 
 NOW = 1_800_000_000.0
 MIB = 1 << 20
@@ -108,12 +109,17 @@ def test_fits_where_counts_gpus_of_the_right_kind_with_enough_free_memory_ranked
     fits = {f.hostname: f for f in snap.fits}
     assert set(fits) == {"a", "b"}  # c is an L4, d is stale
     assert fits["a"].replicas == 1 and fits["a"].eligible_gpus == (0,)
-    assert fits["b"].replicas == 2
-    assert [f.hostname for f in snap.fits] == ["b", "a"]  # most replicas first
-    assert snap.replicas == 3
+    # b's GPU 1 had an Xid 79 (critical): it never counts, and says why; GPU 0 is only warm
+    assert fits["b"].replicas == 1 and fits["b"].eligible_gpus == (0,) and fits["b"].unfit == ((1, "Xid 79"),)
+    assert "not counted: GPU 1 unhealthy: Xid 79" in fits["b"].reason and fits["b"].reason.startswith("b: ")
+    assert fits["b"].free_bytes == 79000 * MIB  # free memory of the GPUs that count
+    assert snap.replicas == 2
     tp2 = build_snapshot(small_fleet(), now=NOW, need=PlanNeed(70 * GIB, 2, "h100-sxm-80gb"))
-    assert {f.hostname: f.replicas for f in tp2.fits} == {"b": 1, "a": 0}
-    assert tp2.to_json()["fits"] == [tp2.fits[0].to_json()]  # only hosts that take a replica
+    assert {f.hostname: f.replicas for f in tp2.fits} == {"b": 0, "a": 0}
+    assert tp2.to_json()["fits"] == []  # only hosts that take a replica
+    (unfit,) = tp2.to_json()["unfit"]
+    assert unfit["hostname"] == "b" and unfit["replicas"] == 0 and unfit["gpus"] == [{"gpu": 1, "reason": "Xid 79"}]
+    assert "short: GPU 1: unhealthy: Xid 79" in unfit["reason"]
     anyk = build_snapshot(small_fleet(), now=NOW, need=PlanNeed(20 * GIB, 1))
     assert anyk.host("c") and {f.hostname for f in anyk.fits} == {"a", "b", "c"}
 
@@ -227,3 +233,78 @@ def test_a_host_with_only_lost_gpus_or_broken_telemetry_is_live_and_alerting():
     assert not e.stale and e.gpus[0].state == "lost"
     assert [(a.rule, a.severity) for a in e.alerts] == [("gpu_lost", "critical")]
     assert not f.stale and f.worst_alert.rule == "telemetry_down" and f.worst_alert.message.startswith("f: ")
+
+
+def sick_fleet():
+    """x: GPU 0 has uncorrected ECC errors; y: GPU 0 failed a row remap, GPU 1 had an Xid 48;
+    z: GPU 0 is lost; w: GPU 1's PCIe replay counter rose (a warning: it still counts)."""
+    r = {k: [] for k in QUERIES}
+    for host in "wxyz":
+        for gpu in (0, 1):
+            r["identity"].append(vec({"Hostname": host, "gpu": str(gpu), "UUID": f"GPU-{host}{gpu}",
+                                      "modelName": "NVIDIA H100 80GB HBM3"}, 1))
+            if (host, gpu) != ("z", 0):
+                r["values"] += gpu_values(host, gpu, used_mib=1000, free_mib=80000)
+        r["live"].append(vec({"Hostname": host}, NOW - 1))
+    r["signals"] += [
+        vec({"Hostname": "x", "gpu": "0", "field": "ECC_DBE_VOL_TOTAL"}, 3),
+        vec({"Hostname": "y", "gpu": "0", "field": "ROW_REMAP_FAILURE"}, 1),
+        vec({"Hostname": "y", "gpu": "1", "field": "XID_ERRORS"}, 48),
+        vec({"Hostname": "w", "gpu": "1", "field": "PCIE_REPLAY_COUNTER"}, 140),
+    ]
+    r["replays"].append(vec({"Hostname": "w", "gpu": "1"}, 25))
+    r["lost"].append(vec({"Hostname": "z", "gpu": "0", "UUID": "GPU-z0", "modelName": "NVIDIA H100 80GB HBM3",
+                          "state": "lost"}, 1))
+    return r
+
+
+def test_fits_where_leaves_out_unhealthy_gpus_as_the_monitor_does_with_the_reason_and_host():
+    from engine.telemetry.fits import fits_here
+    from engine.telemetry.fleet_text import render_text
+    from engine.telemetry.health import evaluate, unhealthy_gpus
+
+    need = PlanNeed(70 * GIB, 1, "h100-sxm-80gb")
+    snap = build_snapshot(sick_fleet(), now=NOW, need=need)
+    fits = {f.hostname: f for f in snap.fits}
+    assert {h: (f.replicas, f.unfit) for h, f in fits.items()} == {
+        "w": (2, ()),
+        "x": (1, ((0, "uncorrected ECC errors"),)),
+        "y": (0, ((0, "row remapping failed"), (1, "Xid 48"))),
+        "z": (1, ((0, "lost"),)),
+    }
+    assert snap.replicas == 4 and all(f.reason.startswith(f"{h}: ") for h, f in fits.items())
+    # the same verdicts the monitor's "fits here" gives on the same values (its rules, not a copy)
+    for h in snap.hosts:
+        sample = HostSample(timestamp=NOW, hostname=h.hostname, backend="test",
+                            gpus=tuple(g.to_sample(NOW) for g in h.gpus))
+        mine = fits_here(need.per_gpu_bytes, 1, sample, unhealthy_gpus(evaluate(sample)))
+        assert (mine.replicas, mine.eligible) == (fits[h.hostname].replicas, fits[h.hostname].eligible_gpus)
+    j = snap.to_json()
+    assert [u["hostname"] for u in j["unfit"]] == ["x", "y", "z"]
+    assert j["unfit"][1]["gpus"] == [{"gpu": 0, "reason": "row remapping failed"}, {"gpu": 1, "reason": "Xid 48"}]
+    assert {f["hostname"]: f["unfit_gpus"] for f in j["fits"]}["x"] == [{"gpu": 0, "reason": "uncorrected ECC errors"}]
+    assert "y" not in {f["hostname"] for f in j["fits"]}  # takes no replica: listed as unfit only
+    text = render_text(snap)
+    assert "Unfit (not counted" in text
+    for line in ("x GPU 0: uncorrected ECC errors", "y GPU 0: row remapping failed", "y GPU 1: Xid 48",
+                 "z GPU 0: lost"):
+        assert line in text
+
+
+def test_a_rising_pcie_replay_counter_is_the_monitors_warning_with_the_host_named():
+    snap = build_snapshot(sick_fleet(), now=NOW)
+    (a,) = [a for a in snap.alerts if a.rule == "pcie_replay"]
+    assert (a.hostname, a.gpu, a.severity) == ("w", 1, "warn")
+    assert a.message == "w: GPU 1: PCIe replay counter rose by 25 to 140: the link retries packets (check seating, riser, cable)"
+    assert snap.host("w").gpus[1].pcie_replay_count == 140
+    # a high count that did not rise in the window is history, not an alert
+    r = sick_fleet()
+    r["replays"] = []
+    assert not [a for a in build_snapshot(r, now=NOW).alerts if a.rule == "pcie_replay"]
+
+
+def test_the_replay_query_compares_the_counter_now_with_its_low_in_the_window():
+    q = FleetQuery("http://prom:9090", replay_window_s=600)
+    assert q.queries["replays"] == ("max by (Hostname, gpu) (DCGM_FI_DEV_PCIE_REPLAY_COUNTER - "
+                                    "min_over_time(DCGM_FI_DEV_PCIE_REPLAY_COUNTER[600s]) > 0)")
+    assert "PCIE_REPLAY_COUNTER" in q.queries["signals"]

@@ -17,6 +17,7 @@ from engine.telemetry.health import (
     RULE_HW_SLOWDOWN,
     RULE_MEMORY_HIGH,
     RULE_PAGE_RETIREMENT_PENDING,
+    RULE_PCIE_REPLAY,
     RULE_POWER_BRAKE,
     RULE_REMAP_FAILURE,
     RULE_REMAP_PENDING,
@@ -196,6 +197,7 @@ def test_every_rule_is_exercised_here():
         RULE_GPU_LOST, RULE_TEMP_NEAR_SLOWDOWN, RULE_TEMP_SLOWDOWN, RULE_HW_SLOWDOWN, RULE_THERMAL_THROTTLE,
         RULE_POWER_BRAKE, RULE_ECC_UNCORRECTED, RULE_REMAP_FAILURE, RULE_REMAP_PENDING,
         RULE_PAGE_RETIREMENT_PENDING, RULE_XID_CRITICAL, RULE_XID, RULE_ECC_DBE_EVENT, RULE_MEMORY_HIGH,
+        RULE_PCIE_REPLAY,
     }  # fmt: skip
     assert tested == set(ALL_RULES)
 
@@ -318,3 +320,42 @@ def test_alert_key():
     assert a.key == ("GPU-x", RULE_TEMP_SLOWDOWN)
     assert replace(a, gpu_uuid=None).key == (0, RULE_TEMP_SLOWDOWN)
     assert replace(a, rule=RULE_XID_CRITICAL, value=79).key == ("GPU-x", RULE_XID_CRITICAL, 79)
+
+
+# ---- PCIe replays: a rule comparing two samples ---------------------------------------------
+
+
+def test_a_pcie_replay_counter_rising_between_samples_is_a_warning():
+    before = host(healthy(0, pcie_replay_count=5), healthy(1, pcie_replay_count=9), t=100)
+    after = host(healthy(0, pcie_replay_count=17), healthy(1, pcie_replay_count=9), t=101)
+    (a,) = evaluate(after, previous=before)
+    assert (a.gpu_index, a.rule, a.severity, a.value) == (0, RULE_PCIE_REPLAY, "warn", None)
+    assert "rose by 12 to 17" in a.message
+    assert evaluate(after) == []  # without the sample before, nothing to compare
+    assert evaluate(after, previous=after) == []  # steady: a high count alone is history, not a fault
+    # N/A on either side, a counter reset (driver reload) or a lost GPU: silent
+    na = host(healthy(0, pcie_replay_count=None), t=101)
+    assert evaluate(na, previous=before) == [] and evaluate(after, previous=na) == []
+    assert evaluate(host(healthy(0, pcie_replay_count=0), t=102), previous=after) == []
+    lost = host(GpuSample(index=0, uuid="GPU-0", state="lost", error="gone", pcie_replay_count=99), t=102)
+    assert [r.rule for r in evaluate(lost, previous=after)] == [RULE_GPU_LOST]
+    off = HealthThresholds(disabled_rules=frozenset({RULE_PCIE_REPLAY}))
+    assert evaluate(after, off, previous=before) == []
+
+
+def test_pcie_replays_compare_the_same_gpu_by_uuid():
+    # the GPU at index 0 is a different board now (re-enumerated): its counter is not compared with
+    # the old board's; the old board, now at index 1, is
+    before = host(healthy(0, uuid="GPU-A", pcie_replay_count=100), healthy(1, uuid="GPU-B", pcie_replay_count=1))
+    after = host(healthy(0, uuid="GPU-B", pcie_replay_count=3), healthy(1, uuid="GPU-A", pcie_replay_count=100))
+    assert [(a.gpu_index, a.gpu_uuid) for a in evaluate(after, previous=before)] == [(0, "GPU-B")]
+
+
+def test_replay_warnings_are_one_alert_per_gpu_while_they_keep_rising():
+    book = AlertBook(cooldown_s=300)
+    samples = [host(healthy(0, pcie_replay_count=n), t=100 + k) for k, n in enumerate((0, 4, 4, 9, 9, 15))]
+    new = [e for prev, cur in zip(samples, samples[1:]) for e in book.update(evaluate(cur, previous=prev))]
+    assert len(new) == 1  # an event: kept until acknowledged, not cleared by a steady sample
+    (entry,) = book.active()
+    assert entry.count == 3 and "rose by 6 to 15" in entry.message
+    assert entry.severity == "warn" and book.unhealthy_alerts() == []  # the GPU stays fit for work

@@ -124,6 +124,7 @@ def test_healthy_devices_are_decoded(fake_nvml: FakeNvml):
     assert (g.remap_pending, g.remap_failure) == (True, False)
     assert (g.pcie_gen, g.pcie_gen_max, g.pcie_width, g.pcie_width_max) == (5, 5, 16, 16)
     assert (g.pcie_tx_kbps, g.pcie_rx_kbps) == (1000, 2000)
+    assert g.pcie_replay_count == 2
     assert (g.encoder_util_pct, g.decoder_util_pct) == (3, 4)
     assert (g.mig_mode, g.mig_instances) == (False, 0)
     # C+G process listed once (as compute); a graphics-only one with its NVML name
@@ -439,3 +440,40 @@ def test_no_event_support_means_no_thread(fake_nvml: FakeNvml):
     s = b.sample()
     assert b._watcher is None and len(s.gpus) == 2
     b.close()
+
+
+# ---- PCIe replay counter ------------------------------------------------------------------------
+
+
+def test_pcie_replay_counter_is_read_at_the_slow_cadence_and_na_where_unsupported(fake_nvml: FakeNvml):
+    d0, d1 = fake_nvml.devices
+    d1.errors["nvmlDeviceGetPcieReplayCounter"] = pynvml.NVML_ERROR_NOT_SUPPORTED  # e.g. a consumer board
+    b = fake_nvml.backend(slow_every=3)
+    seen = []
+    for k in range(7):
+        if k == 1:
+            d0.values["nvmlDeviceGetPcieReplayCounter"] = 40  # the link retried between reads
+        s = b.sample()
+        seen.append(tuple(g.pcie_replay_count for g in s.gpus))
+        assert all(g.state == "ok" for g in s.gpus)  # N/A is not a device error
+    assert [a for a, _ in seen] == [2, 2, 2, 40, 40, 40, 40]  # read on samples #0, #3, #6, reused between
+    assert {b_ for _, b_ in seen} == {None}
+    assert d0.calls["nvmlDeviceGetPcieReplayCounter"] == 3
+
+
+def test_pcie_replay_counter_missing_from_the_driver_or_the_binding_is_none(fake_nvml: FakeNvml):
+    d0, d1 = fake_nvml.devices
+    d0.errors["nvmlDeviceGetPcieReplayCounter"] = pynvml.NVML_ERROR_FUNCTION_NOT_FOUND
+    d1.errors["nvmlDeviceGetPcieReplayCounter"] = pynvml.NVML_ERROR_NO_PERMISSION
+    s = fake_nvml.backend().sample()
+    assert [(g.state, g.pcie_replay_count) for g in s.gpus] == [("ok", None), ("ok", None)]
+    fake_nvml.mp.delattr(pynvml, "nvmlDeviceGetPcieReplayCounter")  # a pynvml older than the call
+    s = fake_nvml.backend().sample()
+    assert [(g.state, g.pcie_replay_count) for g in s.gpus] == [("ok", None), ("ok", None)]
+
+
+def test_pcie_replay_counter_failing_unexpectedly_makes_an_error_row(fake_nvml: FakeNvml):
+    fake_nvml.devices[0].errors["nvmlDeviceGetPcieReplayCounter"] = pynvml.NVML_ERROR_UNKNOWN
+    s = fake_nvml.backend().sample()
+    assert s.gpus[0].state == "error" and "Unknown" in (s.gpus[0].error or "")
+    assert s.gpus[1].state == "ok" and s.gpus[1].pcie_replay_count == 2

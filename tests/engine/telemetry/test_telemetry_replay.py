@@ -259,3 +259,25 @@ def test_fixtures_are_current_format():
     samples = read_trace(DATA / "two_gpus_lost.jsonl")
     assert [sample_from_dict(sample_to_dict(s)) for s in samples] == samples
     assert replace(samples[0], timestamp=0.0) != samples[0]
+
+
+def test_pcie_replay_counts_round_trip_and_old_traces_without_them_still_replay(tmp_path: Path):
+    # a trace written before the field existed: every count is N/A, and the replay rule is silent
+    from engine.telemetry.health import RULE_PCIE_REPLAY, evaluate
+
+    old = read_trace(DATA / "two_gpus_lost.jsonl")
+    assert b"pcie_replay" not in (DATA / "two_gpus_lost.jsonl").read_bytes()
+    assert {g.pcie_replay_count for s in old for g in s.gpus} == {None}
+    assert not any(a.rule == RULE_PCIE_REPLAY for p, s in zip(old, old[1:]) for a in evaluate(s, previous=p))
+    # a new one keeps the counts, and replaying it raises the warning where the counter rose
+    b = SimulatedBackend(2, seed=1, start_time=1_700_000_000.0, pcie_replays={1: 4}, slow_every=5)
+    samples = [b.sample() for _ in range(12)]
+    path = tmp_path / "replays.jsonl"
+    record(path, samples)
+    back = read_trace(path)
+    assert back == samples
+    assert [s.gpus[1].pcie_replay_count for s in back] == [0, 0, 0, 0, 0, 6, 6, 6, 6, 6, 21, 21]
+    assert {s.gpus[0].pcie_replay_count for s in back} == {0}
+    raised = [(k, a.gpu_index) for k, (p, s) in enumerate(zip(back, back[1:]), 1)
+              for a in evaluate(s, previous=p) if a.rule == RULE_PCIE_REPLAY]
+    assert raised == [(5, 1), (10, 1)]
