@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 
 from textual.widgets import Markdown
 
@@ -178,10 +177,8 @@ async def test_the_monitor_paints_at_once_while_nvml_starts():
         assert app.monitor_pane is not None and app.monitor_pane.sample is None
         assert "waiting for NVML" in screen_text(app)
         backend.release.set()
-        deadline = time.monotonic() + 10
-        while app.monitor_pane.sample is None:
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
+        while app.monitor_pane.sample is None:  # the first sample's arrival, however slow the host
+            await pilot.pause(0.05)  # (a hung sampler is the suite timeout's business)
         await pilot.pause()
         assert "waiting for NVML" not in screen_text(app)
         assert "2 GPUs" in screen_text(app)
