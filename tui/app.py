@@ -46,6 +46,7 @@ from . import logs
 from .editing import Edit, edit_field, pick_model
 from .file_actions import FileActions
 from .hostinfo import host_summary
+from .input_gate import StartupInputGate
 from .keys import OPTION_DIGIT_KEYS
 from .messages import FieldEdited, HostSampleReady, ModelPicked, PlanFailed, PlanReady
 from .pane_registry import BY_TAB, PANES, SESSION_TAB_BY_TAB, SESSION_TABS, TABS
@@ -89,7 +90,7 @@ class Booted(Message):
         self.boot = boot
 
 
-class GpuPlanApp(FileActions, App[int]):
+class GpuPlanApp(FileActions, StartupInputGate, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "gpuplan"
     COMMANDS = App.COMMANDS | {_commands_provider}
@@ -145,6 +146,8 @@ class GpuPlanApp(FileActions, App[int]):
         path = Path(session_path).expanduser() if session_path is not None else None
         self.documents = DocumentController(path, watch=watch, store=store, recovery=recovery,
                                             offer_recovery=offer_recovery)
+        if offer_recovery:
+            self.close_input_gate()  # until the boot says whether there is work to recover (input_gate.py)
         self.planning = PlanningController(self._run_plan_job, self.post_message, planner)
         self.telemetry_link = TelemetryLink(self.post_message, backend=backend, interval_s=interval)
         self.monitor_first = monitor_first
@@ -378,7 +381,15 @@ class GpuPlanApp(FileActions, App[int]):
             self.notify(boot.storage_problem, severity="warning", timeout=15)
         if boot.recovery:
             self._offer_recovery(boot.recovery)
+        self._release_startup_input()
         self._note_progress()
+
+    def _release_startup_input(self) -> None:
+        """Keys typed during start-up: replayed, unless a dialog (recovery, a load error) came first."""
+        dropped = self.release_input_gate(drop=self.screen is not self.default_screen)
+        if dropped:
+            self.notify(f"{dropped} key{'s' if dropped != 1 else ''} typed during start-up "
+                        f"{'were' if dropped != 1 else 'was'} not applied: answer this first.", timeout=6)
 
     # ------------------------------------------------------------------------------------
     # the document

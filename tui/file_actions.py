@@ -248,7 +248,8 @@ class FileActions:
             pane.reload(select)
 
     def on_sessions_pane_mounted(self, message: SessionsPaneMounted) -> None:
-        if self.doc is not None:
+        # not once exiting: the pane's lists may already be gone (seen in the soak under load)
+        if self.doc is not None and self.alive:
             self._refresh_sessions_pane(select=self.documents.open_name)
 
     def on_session_action(self, message: SessionAction) -> None:

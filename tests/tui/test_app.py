@@ -176,7 +176,7 @@ async def test_opened_file_is_never_written_without_an_explicit_save(session_fil
         await settle(pilot)
         await type_into(pilot, CONTEXT, "4096")
         await settle(pilot)
-        await pilot.pause(0.6)  # a recovery tick, a watch tick
+        app._poll_watch()  # a watch tick and a recovery tick, run by the test rather than waited for
         app._write_recovery()
         assert session_file.read_text() == SESSION and session_file.stat().st_mtime_ns == mtime
         await pilot.press("ctrl+s")  # explicit: written in place, atomically
@@ -192,10 +192,8 @@ async def test_watch_mode_reloads_and_a_broken_edit_keeps_the_plan(session_file)
         rows_before = scenario_rows(app)
         session_file.write_text(SESSION.replace("concurrent_sessions = 200", "concurrent_sessions = 2000"))
         os.utime(session_file, ns=(session_file.stat().st_atime_ns, session_file.stat().st_mtime_ns + 10**9))
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if app.doc.session.serving.concurrent_sessions == 2000:
-                break
+        while app.doc.session.serving.concurrent_sessions != 2000:  # the watch timer's reload,
+            await pilot.pause(0.05)  # however slow the host (the suite's timeout guards a hang)
         await settle(pilot)
         assert app.doc.session.serving.concurrent_sessions == 2000
         assert app.query_one("#f-serving-concurrent-sessions", Input).value == "2000"
@@ -207,10 +205,8 @@ async def test_watch_mode_reloads_and_a_broken_edit_keeps_the_plan(session_file)
         session_file.write_text(broken)
         os.utime(session_file, ns=(session_file.stat().st_atime_ns, session_file.stat().st_mtime_ns + 2 * 10**9))
         banner = app.query_one("#banner")
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if banner.has_class("-shown"):
-                break
+        app._poll_watch()
+        await pilot.pause()
         text = str(banner.render())
         assert banner.has_class("-shown")
         assert f"{session_file}:21" in text and "serving.prompt_tokens" in text
@@ -219,10 +215,7 @@ async def test_watch_mode_reloads_and_a_broken_edit_keeps_the_plan(session_file)
 
         session_file.write_text(SESSION)
         os.utime(session_file, ns=(session_file.stat().st_atime_ns, session_file.stat().st_mtime_ns + 3 * 10**9))
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if not banner.has_class("-shown"):
-                break
+        app._poll_watch()
         await settle(pilot)
         assert not banner.has_class("-shown")
         assert scenario_rows(app) == rows_before
@@ -514,7 +507,9 @@ async def test_watch_reloads_without_asking_and_never_writes_the_file(session_fi
     app = make_app(session_file, watch=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await pilot.pause(1.2)  # a few watch ticks with nothing changed
+        for _ in range(3):  # a few watch ticks with nothing changed
+            app._poll_watch()
+            await pilot.pause()
         assert session_file.stat().st_mtime_ns == mtime
         assert app.documents.source_label().startswith("watching")  # the header may elide it
         assert app.query_one("#header").text.rstrip().removesuffix("no GPU").rstrip().endswith(session_file.name)

@@ -18,6 +18,7 @@ from engine.telemetry.health import AlertEntry
 from engine.telemetry.samples import GpuProcess, GpuSample
 
 from .monitor_format import BAD, DIM, WARN, clock_text, gib
+from .table_caches import bound_render_caches
 
 
 class KeyedTable(DataTable):
@@ -27,6 +28,7 @@ class KeyedTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        bound_render_caches(self)  # updated each sample: Textual's caches would fill with dead cells
         self._shown: dict[str, tuple] = {}
         # operations since mount, for tests and the bench: rows added/removed, cells updated
         self.rows_added = 0
