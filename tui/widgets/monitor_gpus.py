@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
-from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.telemetry.samples import GpuSample
@@ -27,6 +26,7 @@ from .monitor_format import (
     compact_row,
     layout_columns,
 )
+from .text_lines import TextLines
 
 SparkFn = Callable[[int, str, int], Text]
 SpanFn = Callable[[int], str] | None
@@ -79,50 +79,6 @@ class GpuListScroll(GpuListKeys, VerticalScroll):
         self.query_one(CompactRows).refresh_lines()
 
 
-class TextLines(Widget):
-    """A widget drawn line by line (Textual's line API) from Rich Text lines it builds once per
-    refresh: no wrapping or markup pass per sample, and lines that did not change keep their
-    Strip objects, so the compositor's own caches see them unchanged."""
-
-    def lines(self, width: int) -> list[Text]:  # pragma: no cover - overridden
-        return []
-
-    def refresh_lines(self) -> None:
-        self._strips = None
-        self.refresh()
-
-    _strips: list[Strip] | None = None
-    _strips_width = -1
-    _texts: list[Text] = []
-
-    def _build(self, width: int) -> list[Strip]:
-        texts = self.lines(width)
-        console = self.app.console
-        style = self.rich_style
-        old = self._texts if self._strips_width == width and self._strips is not None else []
-        strips: list[Strip] = []
-        for n, t in enumerate(texts):
-            if n < len(old) and old[n] == t and self._strips is not None and n < len(self._strips):
-                strips.append(self._strips[n])  # unchanged line: the same Strip
-                continue
-            segments = list(t.render(console))
-            strips.append(Strip(segments).crop_extend(0, width, style).apply_style(style))
-        self._texts = texts
-        self._strips_width = width
-        return strips
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if self._strips is None or self._strips_width != width:
-            self._strips = self._build(width)
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(width, self.rich_style)
-
-    def on_resize(self) -> None:
-        self._strips = None
-
-
 def _no_span(width: int) -> str:
     return ""
 
@@ -140,10 +96,29 @@ class CompactHeader(Widget):
         super().__init__(**kwargs)
         self._view = view
 
-    def render(self) -> Text:
-        layout = self._view.layout_for(self.size.width)
+    _text: Text | None = None
+    _text_width = -1
+
+    def _line(self, width: int) -> Text:
+        layout = self._view.layout_for(width)
         hist = next((w for c, w in layout if c.key == "util_hist"), 0)
         return compact_header(layout, self._view.span_for(hist) if hist else "")
+
+    def refresh_if_changed(self) -> None:
+        """Repaint only when the titles change (the history span grows now and then, not per
+        sample)."""
+        width = self.size.width
+        text = self._line(width)
+        if width == self._text_width and text == self._text:
+            return
+        self._text, self._text_width = text, width
+        self.refresh()
+
+    def render(self) -> Text:
+        width = self.size.width
+        if self._text is None or self._text_width != width:
+            self._text, self._text_width = self._line(width), width
+        return self._text
 
 
 class CompactRows(TextLines):
@@ -220,9 +195,12 @@ class GpuCompactView(Vertical):
         self.span_for = span_for or _no_span
         self.health = health or {}
         self.gpus, self.spark, self.fit_marks, self.warn_margin_c = gpus, spark, fit_marks, warn_margin_c
-        self.rows._strips = None
-        self.rows.refresh(layout=count_changed)
-        self.header.refresh()  # one line; its history span grows with the samples
+        if count_changed:  # another height: a layout pass, once
+            self.rows._strips = None
+            self.rows.refresh(layout=True)
+        else:
+            self.rows.refresh_lines()
+        self.header.refresh_if_changed()  # its history span grows with the samples
 
 
 class GpuCard(TextLines):

@@ -75,7 +75,18 @@ class HostPanel(Widget):
             return
         self._key = key
         self.stats, self.series = stats, series
+        width = self.size.width
+        text = host_line(stats, width, series)
+        if width == self._text_width and text == self._text:
+            return  # the same figures and sparklines: nothing to repaint
+        self._text, self._text_width = text, width
         self.refresh()
 
+    _text: Text | None = None
+    _text_width = -1
+
     def render(self) -> Text:
-        return host_line(self.stats, self.size.width, self.series)
+        width = self.size.width
+        if self._text is None or self._text_width != width:
+            self._text, self._text_width = host_line(self.stats, width, self.series), width
+        return self._text
