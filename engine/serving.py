@@ -102,6 +102,7 @@ class ServingPoint:
     decode_step_ms: float  # a decode-only step at this batch
     bound: str  # what the decode step is limited by: "memory" or "compute"
     prefill_share: float = 0.0  # share of the replica's time spent on prompt tokens (for cost)
+    prompt_load: float = 0.0  # share of the replica's prompt capacity the loop uses (1: prompt-bound)
 
     @property
     def itl_ms(self) -> float:
@@ -176,8 +177,9 @@ def closed_loop(
             wait += 0.5 * (min(balance_arrivals / r, cap_s) if r > 0 else cap_s)
         return wait
 
-    def at_rate(r: float) -> tuple[float, float, float, float]:
-        """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
+    def at_rate(r: float) -> tuple[float, float, float, float, float]:
+        """(cycle, ttft, tpot, prefill time share, prompt load) when the replica completes r
+        requests/s."""
         demand = r * inp  # prompt tokens/s
         if mixed:
             # Every step carries the prompt tokens that arrived during it: pre = demand * tau,
@@ -196,7 +198,7 @@ def closed_loop(
             own = max(n_c * tau_chunk, min(tau_room, demand * poll * tau_d * slope + tau_chunk))
         ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + admission(r)
         tpot_ = step / per_step
-        return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
+        return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy, u
 
     # The rate solves f(r) = r * cycle(r) - run = 0; f rises with r (cycle does), so the root is
     # bracketed by [0, run / cycle(0)] and found by regula falsi with the Illinois modification
@@ -222,7 +224,7 @@ def closed_loop(
             if side == 1:
                 f_lo *= 0.5
             side = 1
-    cycle, ttft_queue, tpot, share = at_rate(hi)
+    cycle, ttft_queue, tpot, share, load = at_rate(hi)
     rate = run / cycle
     # Bunching: in a closed loop of equal-length requests new prompts arrive in waves, so a prompt
     # also waits behind a share of the other clients' prompt tokens. It delays first tokens without
@@ -253,6 +255,7 @@ def closed_loop(
         decode_step_ms=tau_d * 1e3,
         bound=_decode_bound(p, d, ctx, tps) if with_bound else "",
         prefill_share=min(max(share, 0.0), 1.0),
+        prompt_load=min(max(load / MAX_LOAD, 0.0), 1.0),
     )
 
 

@@ -29,8 +29,8 @@ from .conftest import gpu_spec, model_spec
 
 # Median |error| the calibrated model reaches on this sample (bench.serving_accuracy prints the
 # full tables), with a little room: a change that makes the model worse fails here.
-MAX_MEDIAN_ERROR = {"throughput": 0.14, "tpot": 0.145, "ttft": 0.21}  # reached: 0.129, 0.134, 0.192
-MAX_TTFT_P90_ERROR = 0.65  # reached: 0.597
+MAX_MEDIAN_ERROR = {"throughput": 0.14, "tpot": 0.14, "ttft": 0.21}  # reached: 0.126, 0.129, 0.193
+MAX_TTFT_P90_ERROR = 0.63  # reached: 0.578
 
 
 def test_calibration_holds_on_a_sample_of_the_published_points():
@@ -157,10 +157,13 @@ def test_more_batch_never_lowers_throughput_before_the_cap_nor_lowers_tpot(model
     p = _profile(model, gpu, weights, tp, engine)
     curve = serving_curve(p, inp, out, 8192, cap)
     for a, b in zip(curve, curve[1:]):
-        # Where prompts fill most of every step, more running decodes genuinely take token budget
-        # from prompts (vLLM counts both against max_num_batched_tokens): the request rate may dip
-        # there (0.3 % for Llama 3.1 8B, 172-token prompts, 512 -> 715 sequences): not claimed.
-        if b.prefill_share < 0.5:
+        # Where prompts dominate (they take most of the replica's time, or use nearly all its
+        # prompt capacity, at either batch), more running decodes genuinely take time and token
+        # budget from prompts (vLLM counts both against max_num_batched_tokens): the request rate
+        # may dip there (0.3 % for Llama 3.1 8B, 172-token prompts, 512 -> 715 sequences; 0.7 %
+        # for 3,835-token prompts, 256 -> 424): not claimed.
+        prompt_dominated = max(a.prefill_share, b.prefill_share) >= 0.5 or max(a.prompt_load, b.prompt_load) >= 0.9
+        if not prompt_dominated:
             assert b.output_tokens_per_s >= a.output_tokens_per_s * (1 - 1e-4)
         assert b.tpot_ms >= a.tpot_ms * (1 - 1e-4)
     for q in curve:
