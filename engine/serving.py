@@ -136,7 +136,8 @@ def closed_loop(
     per_step = speculation.tokens_per_step if speculation else 1.0
     tps = 1.0 + k  # tokens a verify step processes per sequence
     budget = float(max(1, max_num_batched_tokens))
-    poll = float(max(1, scheduler.poll_steps))
+    # A lone client never waits for a poll: the engine is idle when its request arrives.
+    poll = float(max(1, scheduler.poll_steps)) if run > 1 else 1.0
     ranks = p.attention_dp if scheduler.dp_balance_timeout_steps and p.attention_dp > 1 else 1
     balance_arrivals = _coupon_arrivals(ranks) - 1.0 if ranks > 1 else 0.0
 
