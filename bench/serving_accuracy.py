@@ -130,6 +130,8 @@ def figures() -> dict[str, float | None]:
         "serving_ttft_median_abs_error_pct": r(s["ttft_mae_pct"]),
         "serving_heldout_median_abs_error_pct": r(held["throughput_mae_pct"]),
         "serving_heldout_tpot_median_abs_error_pct": r(held["tpot_mae_pct"]),
+        "serving_heldout_ttft_median_abs_error_pct": r(held["ttft_mae_pct"]),
+        "serving_ttft_p90_abs_error_pct": r(s["ttft_p90_pct"]),
         "serving_speculative_median_abs_error_pct": r(spec["throughput_mae_pct"]),
         "serving_points": s["points"],
     }

@@ -102,6 +102,7 @@ class ServingPoint:
     decode_step_ms: float  # a decode-only step at this batch
     bound: str  # what the decode step is limited by: "memory" or "compute"
     prefill_share: float = 0.0  # share of the replica's time spent on prompt tokens (for cost)
+    prompt_load: float = 0.0  # share of the replica's prompt capacity the loop uses (1: prompt-bound)
 
     @property
     def itl_ms(self) -> float:
@@ -135,7 +136,8 @@ def closed_loop(
     per_step = speculation.tokens_per_step if speculation else 1.0
     tps = 1.0 + k  # tokens a verify step processes per sequence
     budget = float(max(1, max_num_batched_tokens))
-    poll = float(max(1, scheduler.poll_steps))
+    # A lone client never waits for a poll: the engine is idle when its request arrives.
+    poll = float(max(1, scheduler.poll_steps)) if run > 1 else 1.0
     ranks = p.attention_dp if scheduler.dp_balance_timeout_steps and p.attention_dp > 1 else 1
     balance_arrivals = _coupon_arrivals(ranks) - 1.0 if ranks > 1 else 0.0
 
@@ -176,8 +178,9 @@ def closed_loop(
             wait += 0.5 * (min(balance_arrivals / r, cap_s) if r > 0 else cap_s)
         return wait
 
-    def at_rate(r: float) -> tuple[float, float, float, float]:
-        """(cycle, ttft, tpot, prefill time share) when the replica completes r requests/s."""
+    def at_rate(r: float) -> tuple[float, float, float, float, float]:
+        """(cycle, ttft, tpot, prefill time share, prompt load) when the replica completes r
+        requests/s."""
         demand = r * inp  # prompt tokens/s
         if mixed:
             # Every step carries the prompt tokens that arrived during it: pre = demand * tau,
@@ -196,7 +199,7 @@ def closed_loop(
             own = max(n_c * tau_chunk, min(tau_room, demand * poll * tau_d * slope + tau_chunk))
         ttft_q = p.ttft_overhead_s + own * (1 + u / (2 * (1 - u))) + admission(r)
         tpot_ = step / per_step
-        return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy
+        return ttft_q + (out - 1) * tpot_, ttft_q, tpot_, busy, u
 
     # The rate solves f(r) = r * cycle(r) - run = 0; f rises with r (cycle does), so the root is
     # bracketed by [0, run / cycle(0)] and found by regula falsi with the Illinois modification
@@ -222,7 +225,7 @@ def closed_loop(
             if side == 1:
                 f_lo *= 0.5
             side = 1
-    cycle, ttft_queue, tpot, share = at_rate(hi)
+    cycle, ttft_queue, tpot, share, load = at_rate(hi)
     rate = run / cycle
     # Bunching: in a closed loop of equal-length requests new prompts arrive in waves, so a prompt
     # also waits behind a share of the other clients' prompt tokens. It delays first tokens without
@@ -253,6 +256,7 @@ def closed_loop(
         decode_step_ms=tau_d * 1e3,
         bound=_decode_bound(p, d, ctx, tps) if with_bound else "",
         prefill_share=min(max(share, 0.0), 1.0),
+        prompt_load=min(max(load / MAX_LOAD, 0.0), 1.0),
     )
 
 

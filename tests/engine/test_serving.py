@@ -19,7 +19,7 @@ from engine.inputs import PlanInputs, ServingInputs, SpeculativeInputs
 from engine.memory import inference_memory
 from engine.model import count_params
 from engine.plan import plan
-from engine.serving import Speculation, closed_loop, estimate_serving, serving_curve
+from engine.serving import SchedulerPolicy, Speculation, closed_loop, estimate_serving, serving_curve
 from engine.step_model import replica_profile
 
 from bench.serving_accuracy import predict
@@ -29,8 +29,8 @@ from .conftest import gpu_spec, model_spec
 
 # Median |error| the calibrated model reaches on this sample (bench.serving_accuracy prints the
 # full tables), with a little room: a change that makes the model worse fails here.
-MAX_MEDIAN_ERROR = {"throughput": 0.14, "tpot": 0.145, "ttft": 0.21}  # reached: 0.129, 0.134, 0.192
-MAX_TTFT_P90_ERROR = 0.65  # reached: 0.597
+MAX_MEDIAN_ERROR = {"throughput": 0.14, "tpot": 0.14, "ttft": 0.20}  # reached: 0.126, 0.129, 0.186
+MAX_TTFT_P90_ERROR = 0.58  # reached: 0.523
 
 
 def test_calibration_holds_on_a_sample_of_the_published_points():
@@ -157,10 +157,13 @@ def test_more_batch_never_lowers_throughput_before_the_cap_nor_lowers_tpot(model
     p = _profile(model, gpu, weights, tp, engine)
     curve = serving_curve(p, inp, out, 8192, cap)
     for a, b in zip(curve, curve[1:]):
-        # Where prompts fill most of every step, more running decodes genuinely take token budget
-        # from prompts (vLLM counts both against max_num_batched_tokens): the request rate may dip
-        # there (0.3 % for Llama 3.1 8B, 172-token prompts, 512 -> 715 sequences): not claimed.
-        if b.prefill_share < 0.5:
+        # Where prompts dominate (they take most of the replica's time, or use nearly all its
+        # prompt capacity, at either batch), more running decodes genuinely take time and token
+        # budget from prompts (vLLM counts both against max_num_batched_tokens): the request rate
+        # may dip there (0.3 % for Llama 3.1 8B, 172-token prompts, 512 -> 715 sequences; 0.7 %
+        # for 3,835-token prompts, 256 -> 424): not claimed.
+        prompt_dominated = max(a.prefill_share, b.prefill_share) >= 0.5 or max(a.prompt_load, b.prompt_load) >= 0.9
+        if not prompt_dominated:
             assert b.output_tokens_per_s >= a.output_tokens_per_s * (1 - 1e-4)
         assert b.tpot_ms >= a.tpot_ms * (1 - 1e-4)
     for q in curve:
@@ -242,3 +245,38 @@ def test_unknown_speed_is_said_not_guessed():
     assert not est.known and "bandwidth" in est.reason
     assert estimate_serving(spec, gpu, weights="bf16", batch=4) is None
     assert replace(serving, batch=3).batch == 3
+
+
+# ------------------------------------------------------------------------------------------------
+# Scheduler admission (engine.serving.SchedulerPolicy)
+# ------------------------------------------------------------------------------------------------
+
+def _deepseek_b200(engine: str = "sglang", dp_attention: bool = False):
+    return replica_profile(model_spec("deepseek-r1-0528"), gpu_spec("b200-sxm-180gb"), "fp8", "auto", 8,
+                           8 if dp_attention else 1, engine, dp_attention)
+
+
+def test_a_scheduler_that_polls_every_30_decode_steps_adds_about_15_steps_to_ttft_but_not_to_a_lone_request():
+    # SGLang --scheduler-recv-interval 30 (InferenceMAX's B200 DeepSeek runs from concurrency 16):
+    # a new request waits for the rest of the 30-step window, half of it on average.
+    p = _deepseek_b200()
+    every, sparse = SchedulerPolicy(1), SchedulerPolicy(30)
+    a = closed_loop(p, 64, 900, 900, 32768, scheduler=every)
+    b = closed_loop(p, 64, 900, 900, 32768, scheduler=sparse)
+    assert b.ttft_ms - a.ttft_ms == pytest.approx(14.5 * a.decode_step_ms, rel=0.25)
+    assert b.tpot_ms == pytest.approx(a.tpot_ms, rel=0.02)  # steps cost the same
+    lone = [closed_loop(p, 1, 900, 900, 32768, scheduler=s).ttft_ms for s in (every, sparse)]
+    assert lone[1] == pytest.approx(lone[0])
+
+
+def test_attention_dp_balancing_holds_prompts_until_every_rank_has_one_at_most_the_timeout():
+    # TensorRT-LLM attention_dp_config enable_balance, timeout_iters 60: with 8 ranks a prompt waits
+    # half the time until all 8 hold one (8 H(8) - 1 = 20.7 arrivals), at most half of 60 steps.
+    p = _deepseek_b200("trtllm", dp_attention=True)
+    plain = closed_loop(p, 256, 900, 900, 8192)
+    held = closed_loop(p, 256, 900, 900, 8192, scheduler=SchedulerPolicy(1, 60))
+    extra = held.ttft_ms - plain.ttft_ms
+    assert 0 < extra <= 0.5 * 60 * held.decode_step_ms * 1.01
+    assert extra == pytest.approx(min(0.5 * 20.74 / held.requests_per_s * 1e3, 30 * held.decode_step_ms), rel=0.15)
+    few = closed_loop(p, 8, 900, 900, 8192, scheduler=SchedulerPolicy(1, 60))  # rare arrivals: the timeout binds
+    assert few.ttft_ms - closed_loop(p, 8, 900, 900, 8192).ttft_ms == pytest.approx(30 * few.decode_step_ms, rel=0.15)
