@@ -218,4 +218,9 @@ def test_more_gpus_never_lengthen_the_run(model, t, counts):
     for n in counts:
         s = estimate_speed(spec, p, H100, t, layout(t, n), gpus_per_node=8)
         times.append(1e9 / (s.tokens_per_s_per_gpu * n))
-    assert times[1] <= times[0] * 1.0001
+    # A run that is already bound by the gradient all-reduce cannot gain from more GPUs, and a
+    # ring's bytes per GPU grow as 2(n-1)/n (Patarasuk & Yuan 2009): the most doubling may cost
+    # is that growth (hypothesis found llama-3.1-8b freeze at 16 -> 32 GPUs, +1.1 %).
+    n0, n1 = counts
+    ring_growth = ((n1 - 1) / n1) / ((n0 - 1) / n0)
+    assert times[1] <= times[0] * ring_growth * 1.0001
