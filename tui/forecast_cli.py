@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .figures import or_na as _fmt
+
 MAX_HORIZON_S = 26 * 7 * 86400.0
 
 
@@ -237,10 +239,6 @@ def build_report(settings: dict[str, Any], plan: Any, *, strict: bool = True) ->
             sc.pop("first_more_gpus_t", None)
     report["_result"] = result
     return report
-
-
-def _fmt(v: float | None, spec: str = ".2f") -> str:
-    return "n/a" if v is None else format(v, spec)
 
 
 def render_text(report: dict[str, Any]) -> str:

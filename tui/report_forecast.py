@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .figures import or_na as _n
+
 
 def _when(t: str | None) -> str:
     return "n/a" if not t else f"{t[:10]} {t[11:16]} UTC"
-
-
-def _n(v: float | None, spec: str = ".2f") -> str:
-    return "n/a" if v is None else format(v, spec)
 
 
 def forecast_rows(fc: dict[str, Any]) -> list[tuple[str, str]]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .figures import or_na as _n
+
 BREAKDOWN = ("weights", "gradients", "optimizer", "adapters", "activations", "logits", "overhead")
-
-
-def _n(value: Any, spec: str, suffix: str = "", prefix: str = "") -> str:
-    return "n/a" if value is None else f"{prefix}{value:{spec}}{suffix}"
 
 
 def training_rows(tr: dict[str, Any]) -> list[tuple[str, str]]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..figures import or_na as _num
+
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v * 100:.0f} %"
-
-
-def _num(v: float | None, spec: str = ".2f") -> str:
-    return "n/a" if v is None else format(v, spec)
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
