@@ -17,8 +17,8 @@ never touch widgets; failures go to the JSON log (one `Worker.StateChanged` erro
 
 Adding a tab (Serving curve, Training, Forecast, Fleet, Search, ...): write the pane widget in
 `tui/widgets/` with `show(report)` (guarded until mounted; it renders `app.report` on mount)
-and add one `PaneSpec` to `PANES` in `tui/pane_registry.py`. The app then mounts it after the
-first frame, gives it the next digit key and alt+digit, lists it in the palette and hands it
+and add one `PaneSpec` to `PANES` in `tui/pane_registry.py`. The app then mounts it when its tab
+is first shown, gives it the next digit key and alt+digit, lists it in the palette and hands it
 every plan (`on_plan`, by default `pane.show(report)`). Nothing in this file changes. A pane
 that needs more than the plan (a sample, a worker of its own) posts messages the app routes to
 a controller; panes never compute and never import the engine at module level.
@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -81,7 +82,9 @@ NARROW = 100  # below this width the sidebar starts hidden and panes stack
 WIDE = 160
 RECOVERY_EVERY_S = 3.0
 WATCH_EVERY_S = 0.5
-
+# Tabs not shown yet are mounted one at a time once nobody has typed for this long, so that a
+# later switch is instant; a tab switched to before that is mounted as it is shown.
+PREFETCH_IDLE_S = 2.0
 
 
 class Booted(Message):
@@ -157,6 +160,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self.recording = str(recording) if recording is not None else None
         self._exiting = False
         self._panes_mounted = False
+        self._last_input_at = 0.0  # monotonic time of the last key, paste or click
         self._widgets: dict[str, Any] = {}
         self.sample: HostSample | None = None
         self.booted = False
@@ -223,7 +227,10 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
     def settled(self) -> bool:
         """Booted, the fields on screen and the newest input planned (no plan job running)."""
         sidebar = self._widgets.get("sidebar")
-        return (self.plan_settled and sidebar is not None and sidebar.built and sidebar.synced
+        # a hidden sidebar builds its fields when first shown (`gpuplan watch`, a narrow terminal)
+        fields = sidebar is not None and (sidebar.built and sidebar.synced or
+                                          (self._panes_mounted and not sidebar.built and not sidebar.display))
+        return (self.plan_settled and fields
                 and not any(w.group in ("plan", "boot") and not w.is_finished for w in self.workers))
 
     def _note_progress(self) -> None:
@@ -252,9 +259,9 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
                 yield Static("", id="banner", markup=False)
                 yield Static("", id="stale", markup=False)
                 with TabbedContent(initial="monitor" if self.monitor_first else "sizing", id="tabs"):
-                    # The panes are mounted (and their modules imported) just after the first
-                    # frame, which comes up about as fast as a bare Textual app's; a pane pulls
-                    # the current plan when it mounts.
+                    # A pane is mounted (and its module imported) when its tab is first shown,
+                    # after the first frame, which comes up about as fast as a bare Textual
+                    # app's; a pane pulls the current plan when it mounts.
                     for spec in PANES:
                         yield TabPane(spec.title, id=spec.tab)
         yield Footer()
@@ -311,8 +318,8 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
 
     def _after_first_frame(self) -> None:
         """Load the rest: the catalog, session and first plan in a thread, the visible pane now,
-        the sidebar's fields and the other panes once the first plan is on screen (or after a
-        second): the plan shows up as early as it can."""
+        the sidebar's fields and the panes that work while hidden once the first plan is on
+        screen (or after a second): the plan shows up as early as it can."""
         self._boot()
         self._mount_panes(["monitor" if self.monitor_first else "sizing"])
         if self.telemetry:
@@ -322,23 +329,58 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
             self.set_interval(WATCH_EVERY_S, self._poll_watch, name="watch")
         self.set_timer(1.0, self._mount_other_panes)
 
-    def _mount_panes(self, names: Iterable[str]) -> None:
+    def _mount_panes(self, names: Iterable[str]) -> list[Any]:
+        """Mount the panes of these tabs that are not mounted yet; their mounts, to await."""
         tabs = self.query_one(TabbedContent)
+        stale = self._widgets["stale"].has_class("-shown")
+        mounts = []
         for name in names:
             spec = BY_TAB[name]
             holder = tabs.get_pane(name)
             if holder.children:
                 continue
             pane = self._widgets[spec.widget_id] = spec.build(self)
-            holder.mount(pane)
+            pane.set_class(stale, "-stale")
+            mounts.append(holder.mount(pane))
             if spec.mounted is not None:
                 spec.mounted(self, pane)
+        return mounts
 
     def _mount_other_panes(self) -> None:
+        """Once the first plan is on screen: the sidebar's fields (when shown) and the panes that
+        work while hidden; the others wait for their tab (pane_registry.py)."""
         if not self._panes_mounted and self.alive:
             self._panes_mounted = True
-            self.sidebar.build()
-            self._mount_panes(TABS)
+            if self.sidebar.display:
+                self.sidebar.build()
+            self._mount_panes([spec.tab for spec in PANES if spec.eager is not None and spec.eager(self)])
+            self.set_timer(PREFETCH_IDLE_S, self._prefetch_pane, name="prefetch")
+            self._note_progress()
+
+    def _prefetch_pane(self) -> None:
+        """While nobody types and no plan is running: mount the next tab not shown yet."""
+        if not self.alive:
+            return
+        idle_for = time.monotonic() - self._last_input_at
+        if idle_for < PREFETCH_IDLE_S or not self.planning.settled() or self.screen is not self.default_screen:
+            self.set_timer(max(0.1, PREFETCH_IDLE_S - idle_for), self._prefetch_pane, name="prefetch")
+            return
+        tabs = self.query_one(TabbedContent)
+        waiting = [spec.tab for spec in PANES if not tabs.get_pane(spec.tab).children]
+        if waiting:
+            self._mount_panes(waiting[:1])
+            self.set_timer(0.25, self._prefetch_pane, name="prefetch")
+            self._note_progress()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
+            self._last_input_at = time.monotonic()
+        await super().on_event(event)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id
+        if tab in BY_TAB and self._first_frame_shown:
+            self._mount_panes([tab])
 
     def on_resize(self, event: Any) -> None:
         self._apply_width(event.size.width)
@@ -693,11 +735,10 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         sidebar.display = show
         self.set_class(not show, "-sidebar-hidden")
         self._apply_cramped()
-        if show and focus:
-            for control in sidebar.query("Input, Select"):
-                if control.focusable:
-                    control.focus()
-                    break
+        if show and not sidebar.built and self._panes_mounted:
+            sidebar.build(focus_first=focus)  # first shown now: its fields focus once mounted
+        elif show and focus:
+            sidebar.focus_first()
         elif not show and self.focused is not None and sidebar in self.focused.ancestors:
             self.screen.set_focus(None)
 
@@ -707,6 +748,8 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         if absent is not None and not tabs.query(f"#{tab}"):  # a session tab the session does not ask for
             self.notify(absent.absent, title=absent.title, severity="warning")
             return
+        if tab in BY_TAB and self._first_frame_shown:
+            self._mount_panes([tab])  # first shown: mounted now, so the switch shows it at once
         tabs.active = tab
 
     def action_leave_field(self) -> None:
@@ -722,11 +765,15 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
             return False
         return True
 
-    def action_help(self) -> None:
+    async def action_help(self) -> None:
         from .screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            if self._first_frame_shown:
+                for mount in self._mount_panes(TABS):  # help lists the keys of every pane's widgets
+                    await mount
+            if not isinstance(self.screen, HelpScreen):
+                self.push_screen(HelpScreen())
 
     def action_cycle_theme(self) -> None:
         names = [t.name for t in THEMES]

@@ -1,10 +1,13 @@
 """The app's tabs, in order: where a new pane plugs in (see tui/app.py's docstring).
 
-Each `PaneSpec` names its tab, builds its widget (importing the widget's module only then, after
-the first frame) and says how the pane takes a new plan. The app mounts every registered pane,
-gives it a digit key and alt+digit in registry order, lists it in the palette, and on every
-`PlanReady` calls `on_plan(pane, plan, report)` for each mounted pane, with the one immutable
-`Plan` and its `report` (`plan.to_dict()`, computed off the UI thread). Panes never compute.
+Each `PaneSpec` names its tab, builds its widget (importing the widget's module only then) and
+says how the pane takes a new plan. The app gives every registered pane a digit key and alt+digit
+in registry order and lists it in the palette. It mounts a pane when its tab is first shown (or
+help lists its keys), and at start-up only the shown one and those whose `eager(app)` says they
+work while hidden (the Monitor records samples and raises alerts; the Forecast tab refits in watch
+mode): a tab nobody opens costs nothing. On every `PlanReady` it calls `on_plan(pane, plan,
+report)` for each mounted pane, with the one immutable `Plan` and its `report` (`plan.to_dict()`,
+computed off the UI thread). Panes never compute.
 
 A pane widget's contract: `show(report)` (the default `on_plan`) renders a plan and does nothing
 until the pane is mounted; on mount it renders `host.report` if a plan is already there (the
@@ -31,6 +34,7 @@ class PaneSpec:
     build: Callable[[Any], Any]  # build(app) -> the pane widget (imports its module now)
     on_plan: PlanHandler | None = show_report  # None: the pane does not follow the plan
     mounted: Callable[[Any, Any], None] | None = None  # mounted(app, pane): after it is mounted
+    eager: Callable[[Any], bool] | None = None  # eager(app): mount at start-up even while hidden
 
 
 def _sizing(app: Any) -> Any:
@@ -82,6 +86,16 @@ def _monitor_plan(pane: Any, plan: Any, report: dict) -> None:
     pane.set_plan(plan)
 
 
+def _records_samples(app: Any) -> bool:
+    # its history and alerts accumulate while hidden, from whatever delivers samples (the Sampler
+    # thread, a replay, a test): always mounted
+    return True
+
+
+def _fits_in_watch_mode(app: Any) -> bool:
+    return getattr(app, "watch_path", None) is not None  # follow_plan fits the session's [forecast]
+
+
 def _sessions(app: Any) -> Any:
     from .widgets.sessions_tab import SessionsPane
 
@@ -102,8 +116,9 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("sizing", "Sizing", "sizing-pane", _sizing),
     PaneSpec("serving", "Serving", "serving-pane", _serving),
     PaneSpec("training", "Training", "training-pane", _training),
-    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=_forecast_plan),
-    PaneSpec("monitor", "Monitor", "monitor-pane", _monitor, on_plan=_monitor_plan, mounted=_monitor_mounted),
+    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=_forecast_plan, eager=_fits_in_watch_mode),
+    PaneSpec("monitor", "Monitor", "monitor-pane", _monitor, on_plan=_monitor_plan, mounted=_monitor_mounted,
+             eager=_records_samples),
     PaneSpec("sessions", "Sessions", "sessions-pane", _sessions, on_plan=None),
     PaneSpec("search", "Search", "search-pane", _search, on_plan=_search_plan),
 )

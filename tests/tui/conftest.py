@@ -147,3 +147,35 @@ def send_keys(app, *keys: str) -> None:
         event = events.Key(key, char)
         event.set_sender(app)
         app._driver.send_message(event)
+
+
+async def screen_settled(pilot, rounds: int = 50) -> None:
+    """Until two renders in a row show the same screen: the layout pass and the tables' idle-time
+    sizing that follow the last change are done (on a loaded machine they can come after
+    Pilot's own pauses). The screen's own state, never a clock."""
+    last = None
+    for _ in range(rounds):
+        await pilot.pause()
+        now = ["".join(seg.text for seg in strip) for strip in pilot.app.screen._compositor.render_strips()]
+        if now == last:
+            return
+        last = now
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """pytest-textual-snapshot's `snap_compare`, taking the screenshot only once the screen has
+    settled after `run_before` (see `screen_settled`)."""
+    import inspect
+
+    def compare(app, *args, run_before=None, **kwargs):
+        async def then_settle(pilot) -> None:
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            await screen_settled(pilot)
+
+        return snap_compare(app, *args, run_before=then_settle, **kwargs)
+
+    return compare

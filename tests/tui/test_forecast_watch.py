@@ -85,6 +85,8 @@ async def test_without_watch_mode_nothing_fits_until_asked(tmp_path):
     app = make_app(session, offer_recovery=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
+        app.action_tab("forecast")
+        await pilot.pause()
         pane = app.query_one("#forecast-pane", ForecastPane)
         pane.follow_plan(app.plan)  # what every new plan does
         await pilot.pause()

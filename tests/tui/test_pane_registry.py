@@ -1,5 +1,6 @@
-"""A pane registered in tui/pane_registry.py is mounted in its own tab and handed every plan,
-with no change to the app: the plug-in point the other tabs use."""
+"""A pane registered in tui/pane_registry.py is mounted in its own tab when that tab is first shown
+and handed every plan from then on, with no change to the app: the plug-in point the other tabs
+use."""
 
 from __future__ import annotations
 
@@ -41,17 +42,19 @@ async def test_a_registered_pane_gets_a_tab_and_every_plan(session_file, monkeyp
         await settle(pilot)
         tabs = app.query_one(TabbedContent)
         assert tabs.get_tab("fleet").label.plain == "Fleet"
-        pane = app.pane("fleet-pane")  # settled: the panes are mounted with the sidebar's fields
-        assert pane is not None
+        assert app.pane("fleet-pane") is None  # never shown: not mounted, costs nothing
+        await type_into(pilot, "#f-hardware-tensor-parallel", "2")
+        await settle(pilot)
+        app.action_tab("fleet")
+        pane = app.pane("fleet-pane")  # mounted as its tab is first shown
+        assert pane is not None and tabs.active == "fleet"
         for _ in range(100):  # its on_mount: a state of the pane, not a clock
             if pane.ready:
                 break
             await pilot.pause()
         assert pane.reports and pane.reports[-1] is app.report  # the plan it found on mount
-        await type_into(pilot, "#f-hardware-tensor-parallel", "2")
-        await settle(pilot)
         assert pane.reports[-1]["hardware"]["tensor_parallel"] == 2
+        await type_into(pilot, "#f-hardware-tensor-parallel", "4")
+        await settle(pilot)
+        assert pane.reports[-1]["hardware"]["tensor_parallel"] == 4
         assert pane.reports[-1] is app.report  # the same plan every pane renders
-        app.action_tab("fleet")
-        await pilot.pause()
-        assert tabs.active == "fleet"

@@ -111,10 +111,20 @@ class Sidebar(VerticalScroll):
         return Select([(o, o) for o in options], id=spec.widget_id, compact=True, allow_blank=allow_blank,
                       prompt=NO_SERVER if allow_blank else "Select")
 
-    def build(self) -> None:
-        """Mount the fields (the app calls it once its first frame is on screen)."""
+    def build(self, focus_first: bool = False) -> None:
+        """Mount the fields (the app calls it once its first frame is on screen, or when a hidden
+        sidebar is first shown); `focus_first`: then focus the first field."""
+        self._focus_when_built = focus_first
         if not self.children:
             self.mount(_Fields(*self._rows()))
+
+    _focus_when_built = False
+
+    def focus_first(self) -> None:
+        for control in self.query("Input, Select"):
+            if control.focusable:
+                control.focus()
+                break
 
     def _fields_mounted(self) -> None:
         self.built = True
@@ -127,6 +137,8 @@ class Sidebar(VerticalScroll):
         self._errors, self._warnings = {}, {}
         self.mark_errors(errors)
         self.mark_warnings(warnings)
+        if self._focus_when_built:
+            self.call_after_refresh(self.focus_first)
         self.post_message(self.Ready())
 
     def _rows(self) -> Iterable[Any]:
