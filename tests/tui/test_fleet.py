@@ -34,9 +34,9 @@ def fleet_app(source, interval_s=3600.0):
     return FleetApp(source, interval_s=interval_s, subtitle="http://prometheus.example:9090")
 
 
-async def refreshed(pilot, n=1, timeout=10.0):
-    """Wait on the pane's own signal: `n` refreshes handled."""
-    pane = pilot.app.pane
+async def refreshed(pilot, n=1, timeout=10.0, pane=None):
+    """Wait on the pane's own signal: `n` refreshes handled (the FleetApp's pane, or `pane`)."""
+    pane = pane if pane is not None else pilot.app.pane
     deadline = time.monotonic() + timeout
     while pane.refreshes < n:
         assert time.monotonic() < deadline, "the fleet pane did not refresh"
@@ -184,11 +184,10 @@ async def test_a_pane_on_a_prometheus_follows_the_plan_it_is_given():
 
     app = Host()
     async with app.run_test(size=(140, 30)) as pilot:
-        pilot.app.pane = pane  # for refreshed()
-        await refreshed(pilot)
+        await refreshed(pilot, pane=pane)
         assert pane.snapshot.need is None and len(pane.snapshot.hosts) == 4
         pane.set_need(PlanNeed(10 * GIB, 1, "h100-sxm-80gb"))
-        await refreshed(pilot, 2)
+        await refreshed(pilot, 2, pane=pane)
         assert pane.snapshot.need == PlanNeed(10 * GIB, 1, "h100-sxm-80gb")
         assert pane.snapshot.replicas > 0
         assert "replicas today" in str(app.query_one("#fleet-fits").render())
@@ -223,8 +222,7 @@ async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp
         tabs = app.query_one(TabbedContent)
         assert tabs.get_tab("fleet-tab") is not None
         pane = app.query_one(FleetPane)
-        pilot.app.pane = pane
-        await refreshed(pilot)
+        await refreshed(pilot, pane=pane)
         assert len(pane.snapshot.hosts) == 5
         need = pane.snapshot.need
         assert need is not None and need.gpus_per_replica == 4 and need.gpu == "h100-sxm-80gb"  # the session's TP=4
@@ -233,7 +231,7 @@ async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp
             await pilot.pause(0.01)
         before = pane.refreshes
         tabs.active = "fleet-tab"
-        await refreshed(pilot, before + 1)  # shown again: it asks at once, not at the next tick
+        await refreshed(pilot, before + 1, pane=pane)  # shown again: it asks at once, not at the next tick
         assert "replicas today" in str(app.query_one("#fleet-fits").render())
 
 
