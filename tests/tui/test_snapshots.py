@@ -123,6 +123,7 @@ def test_sizing_tab_with_the_sidebar_at_80x24(snap_compare):
     async def run_before(pilot) -> None:
         await _open(pilot, "chat-70b")
         await pilot.press("ctrl+b")
+        await settle(pilot)  # the fields are built as the sidebar is first shown
         pilot.app.screen.set_focus(None)
         await pilot.pause()
 

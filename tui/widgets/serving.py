@@ -21,6 +21,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ..report import CURVE_HEADER, curve_rows, fmt, serving_rows
+from .static_update import update_static
 
 NARROW_BELOW = 110
 
@@ -79,23 +80,23 @@ class ServingPane(VerticalScroll):
     def show(self, report: dict[str, Any]) -> None:
         if not self.ready:
             return
-        self.query_one("#serving-verdict", Static).update(verdict_text(report))
+        update_static(self.query_one("#serving-verdict", Static), verdict_text(report))
         inf = report["inference"]
         figures = self.query_one("#serving-figures", Static)
         curve = self.query_one("#serving-curve", Static)
         if not inf["known"]:
-            figures.update(Text("no estimate", style="dim"))
-            curve.update("")
+            update_static(figures, Text("no estimate", style="dim"))
+            update_static(curve, "")
             self._plot(report)
             return
-        figures.update(_kv(serving_rows(report)))
+        update_static(figures, _kv(serving_rows(report)))
         table = Table(box=None, padding=(0, 2), show_edge=False)
         for h in CURVE_HEADER:
             table.add_column(h, justify="right", header_style="bold")
         chosen = inf["batch"]
         for row, point in zip(curve_rows(report), inf.get("curve", [])):
             table.add_row(*row, style="reverse" if point["batch"] == chosen else None)
-        curve.update(table)
+        update_static(curve, table)
         self._plot(report)
 
     def _plot(self, report: dict[str, Any]) -> None:

@@ -138,7 +138,7 @@ class Sidebar(VerticalScroll):
         self.mark_errors(errors)
         self.mark_warnings(warnings)
         if self._focus_when_built:
-            self.call_after_refresh(self.focus_first)
+            self.focus_first()
         self.post_message(self.Ready())
 
     def _rows(self) -> Iterable[Any]:

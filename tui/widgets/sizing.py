@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 
 from ..css import tcss
 from ..report import SCENARIO_ROWS, advice_rows, billing_note, fmt, memory_rows, sessions_text
+from .static_update import needs_layout, update_static
 
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "•"}
 
@@ -99,7 +100,9 @@ class MemoryBar(Vertical):
     def show(self, memory: dict[str, Any] | None) -> None:
         self._memory = memory
         for child in self.children:
-            child.refresh(layout=isinstance(child, _Legend))
+            child.refresh()
+            if isinstance(child, _Legend) and needs_layout(child):  # the legend wraps to more lines
+                child.refresh(layout=True)
 
     def parts(self) -> list[tuple[str, float, str]]:
         m = self._memory
@@ -140,7 +143,7 @@ class WarningsList(Static):
 
     def show(self, warnings: list[dict[str, Any]]) -> None:
         if not warnings:
-            self.update(Text("No warnings.", style="dim"))
+            update_static(self, Text("No warnings.", style="dim"))
             return
         order = {"error": 0, "warning": 1, "info": 2}
         text = Text()
@@ -152,7 +155,7 @@ class WarningsList(Static):
             text.append(w["message"])
             if w.get("field"):
                 text.append(f"  [{w['field']}]", style=self.get_component_rich_style("warnings--field"))
-        self.update(text)
+        update_static(self, text)
 
     COMPONENT_CLASSES = {"warnings--error", "warnings--warning", "warnings--info", "warnings--field"}
 
@@ -224,7 +227,7 @@ class SizingPane(VerticalScroll):
         for line in advice_rows(report):  # what would fit, cheapest first (engine/advice.py)
             text.append("\n→ ", style=_style(self, "sizing--ok"))
             text.append(line)
-        verdict.update(text)
+        update_static(verdict, text)
         kpis = Text()
         kpis.append("KV ", style="dim")
         kpis.append(f"{m['kv_capacity_tokens']:,} tokens")
@@ -233,7 +236,7 @@ class SizingPane(VerticalScroll):
         kpis.append(" sessions/GPU · ", style="dim")
         kpis.append(f"{m['max_concurrency']:.1f}x")
         kpis.append(f" at {m['max_model_len']:,} context", style="dim")
-        self._kpis.update(kpis)
+        update_static(self._kpis, kpis)
         self._bar.show(m)
 
         _fill(self._memory_table,
@@ -246,7 +249,7 @@ class SizingPane(VerticalScroll):
         self._warnings.show(report["warnings"])
         billing = self.query_one("#billing", Static)
         note = billing_note(report)
-        billing.update(Text(note or "", style="dim"))
+        update_static(billing, Text(note or "", style="dim"))
         billing.display = note is not None
 
     COMPONENT_CLASSES = {"sizing--ok", "sizing--bad"}

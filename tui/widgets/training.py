@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from ..fields import TRAINING_CHOICES, TRAINING_FIELDS, FieldInputError, FieldSpec, format_value, parse_value
 from ..messages import FieldEdited
 from ..report_training import BREAKDOWN, WHAT_IF_HEADER, training_rows, what_if_rows
+from .static_update import needs_layout, update_static
 
 # the bar's colours, one per part of the breakdown (and the free rest of the GPU)
 PART_STYLE = {
@@ -91,7 +92,9 @@ class TrainingLegend(Widget):
 
     def set(self, breakdown: dict[str, float]) -> None:
         self.items = legend_items(breakdown)
-        self.refresh(layout=True)
+        self.refresh()
+        if needs_layout(self):  # it wraps to another number of lines
+            self.refresh(layout=True)
 
     def lines(self, width: int) -> list[Text]:
         lines: list[Text] = [Text()]
@@ -175,12 +178,12 @@ class TrainingPane(VerticalScroll):
         bar = self.query_one("#training-bar", TrainingBar)
         table = self.query_one("#training-what-if", DataTable)
         if not tr:
-            title.update(Text("No [training] section yet: set a method, sequence length or GPUs above to size a "
-                              "fine-tuning run (defaults: LoRA r16, 4,096 tokens, the fewest GPUs that fit).",
-                              style="dim"))
+            update_static(title, Text("No [training] section yet: set a method, sequence length or GPUs above to "
+                                      "size a fine-tuning run (defaults: LoRA r16, 4,096 tokens, the fewest GPUs "
+                                      "that fit).", style="dim"))
             bar.set({}, 0.0)
             self.query_one("#training-legend", TrainingLegend).set({})
-            self.query_one("#training-figures", Static).update("")
+            update_static(self.query_one("#training-figures", Static), "")
             table.clear()
             return
         verdict = Text()
@@ -189,7 +192,7 @@ class TrainingPane(VerticalScroll):
                        f"(peak at {tr.get('peak_phase', 'backward')}), {tr['gpus']:,} x {tr['gpu']}")
         if not tr["fits"]:
             verdict.append(f"\n{tr['reason']}", style="red")
-        title.update(verdict)
+        update_static(title, verdict)
         bar.set(tr["breakdown_gib"], tr["gpu_memory_gib"])
         self.query_one("#training-legend", TrainingLegend).set(tr["breakdown_gib"])
         rows = [r for r in training_rows(tr) if not r[0].startswith("  ")]  # the bar shows the breakdown
@@ -199,7 +202,7 @@ class TrainingPane(VerticalScroll):
                 lines.append("\n")
             lines.append(f"{k:<34}", style="dim")
             lines.append(v)
-        self.query_one("#training-figures", Static).update(lines)
+        update_static(self.query_one("#training-figures", Static), lines)
         table.clear()
         for row in what_if_rows(tr):
             table.add_row(*row)
