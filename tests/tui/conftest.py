@@ -126,10 +126,8 @@ async def type_into(pilot, selector: str, text: str) -> None:
     widget.focus()
     await pilot.pause()
     widget.select_all()
-    if not text:
-        await pilot.press("backspace")
-    for ch in text:  # the first key replaces the selection
-        await pilot.press(ch)
+    # one key at a time, each waited for as Pilot does; the first replaces the selection
+    await pilot.press(*(text or ["backspace"]))
 
 
 def send_keys(app, *keys: str) -> None:
