@@ -213,6 +213,18 @@ def parse_catalog_text(kind: str, text: str, *, file: str, origin: Origin = "use
 
 _HEADER = {t: re.compile(rf"^\[\[{t}\]\][ \t]*(?:#.*)?$", re.M) for t in TABLES.values()}
 _ID_LINE = re.compile(r'^id[ \t]*=[ \t]*"([^"\\]*)"', re.M)
+# A whole `gpu = "id"` line: in an entry with no other table header and no multi-line string
+# (split_entries refuses those), this is exactly the value TOML reads.
+_GPU_LINE = re.compile(r'^gpu[ \t]*=[ \t]*"([^"\\]*)"[ \t]*(?:#.*)?$', re.M)
+_TABLE_LINE = re.compile(r"^[ \t]*\[", re.M)
+
+
+def gpu_hint(block: str) -> str | None:
+    """The `gpu` one bundled entry's text names, when the text leaves no doubt; else None."""
+    found = _GPU_LINE.findall(block)
+    if len(found) != 1 or len(_TABLE_LINE.findall(block)) != 1:
+        return None
+    return found[0]
 
 
 def split_entries(text: str, table: str) -> tuple[list[tuple[str, str, int]], bool]:
@@ -255,13 +267,25 @@ class Entries(Mapping[str, T], Generic[T]):
         self.kind = kind
         self._values: dict[str, T | None] = {}
         self._loaders: dict[str, Callable[[], T]] = {}
+        self._gpu_hints: dict[str, str] = {}  # unparsed entry -> the `gpu` its text names
 
-    def _put(self, key: str, value: T | None = None, loader: Callable[[], T] | None = None) -> None:
+    def _put(
+        self, key: str, value: T | None = None, loader: Callable[[], T] | None = None, gpu_hint: str | None = None
+    ) -> None:
         self._values[key] = value
+        self._gpu_hints.pop(key, None)
         if loader is not None:
             self._loaders[key] = loader
+            if gpu_hint is not None:
+                self._gpu_hints[key] = gpu_hint
         else:
             self._loaders.pop(key, None)
+
+    def may_name_gpu(self, key: str, gpu_id: str) -> bool:
+        """False only for an entry not parsed yet whose text plainly names another `gpu`
+        (`prices_for` then leaves it unparsed); True for anything it cannot rule out."""
+        hint = self._gpu_hints.get(key) if key in self._loaders else None
+        return hint is None or hint.casefold() == gpu_id.casefold()
 
     def __getitem__(self, key: str) -> T:
         if key not in self._values:
@@ -359,7 +383,9 @@ class Catalog:
 
     def prices_for(self, gpu_id: str) -> tuple[PriceSpec, ...]:
         """Dated example prices for one GPU, newest first (undated last)."""
-        found = [p for p in self.prices.values() if p.gpu is not None and p.gpu.casefold() == gpu_id.casefold()]
+        prices = self.prices
+        candidates = [prices[k] for k in prices if prices.may_name_gpu(k, gpu_id)]  # parse only these
+        found = [p for p in candidates if p.gpu is not None and p.gpu.casefold() == gpu_id.casefold()]
         found.sort(key=lambda p: p.source_date or "", reverse=True)
         return tuple(found)
 
@@ -428,7 +454,8 @@ def load_bundled(kind: str, into: Entries[Any]) -> str:
             if entry_id in seen:
                 problems.append(Problem(file, line, "id", f"duplicate id {entry_id!r} (first at line {seen[entry_id]})"))
             seen[entry_id] = line
-            into._put(entry_id, loader=_bundled_loader(kind, block, file, line))
+            hint = gpu_hint(block) if kind == "prices" else None
+            into._put(entry_id, loader=_bundled_loader(kind, block, file, line), gpu_hint=hint)
         if problems:
             raise CatalogError(problems)
     else:
