@@ -431,11 +431,15 @@ def _bundled_loader(kind: str, block: str, file: str, line: int) -> Callable[[],
             raise CatalogError(
                 Problem(file, (problem.line or 1) + line - 1, "", problem.message, col=problem.col)
             ) from exc
-        lines = TomlLines(block, table)
-        spec, problems = validate_entry(
-            kind, doc[table][0], file=file, lines=lines, index=0, origin="bundled", line_offset=line - 1,
-            check_config=False,
-        )
+        def check(lines: TomlLines | None) -> tuple[Any | None, list[Problem]]:
+            return validate_entry(
+                kind, doc[table][0], file=file, lines=lines, index=0, origin="bundled", line_offset=line - 1,
+                check_config=False,
+            )
+
+        spec, problems = check(None)  # the line index is only worth building to report a problem
+        if problems:
+            spec, problems = check(TomlLines(block, table))
         if problems or spec is None:
             raise CatalogError(problems)
         return spec
