@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,7 +33,9 @@ from .bounds import out_of_bounds
 from .entries import ModelEntry, Origin
 from .errors import CatalogError, Problem, UnknownEntry
 from .files import TextFileError, app_dir, read_text_file
-from .toml_lines import TomlLines, decode_error_position
+
+if TYPE_CHECKING:  # the key->line index is imported where a problem or a user file needs it
+    from .toml_lines import TomlLines
 
 Kind = Literal["models", "gpus", "servers", "prices"]
 
@@ -152,6 +154,8 @@ def validate_entry(
 
 
 def _syntax_problem(file: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    from .toml_lines import decode_error_position
+
     line, col, message = decode_error_position(exc)
     return Problem(file, line, "", f"TOML syntax error: {message}", col=col)
 
@@ -175,6 +179,8 @@ def parse_catalog_text(kind: str, text: str, *, file: str, origin: Origin = "use
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(_syntax_problem(file, exc)) from exc
+    from .toml_lines import TomlLines
+
     lines = TomlLines(text, table)
     problems: list[Problem] = []
     for key in doc:
@@ -439,6 +445,8 @@ def _bundled_loader(kind: str, block: str, file: str, line: int) -> Callable[[],
 
         spec, problems = check(None)  # the line index is only worth building to report a problem
         if problems:
+            from .toml_lines import TomlLines
+
             spec, problems = check(TomlLines(block, table))
         if problems or spec is None:
             raise CatalogError(problems)
@@ -538,6 +546,8 @@ def _check_user_references(user_specs: dict[str, tuple[str, dict[str, Any]]], by
             continue
         file, specs = user_specs[kind]
         text = Path(file).read_text(encoding="utf-8")
+        from .toml_lines import TomlLines
+
         lines = TomlLines(text, TABLES[kind])
         problems = []
         for index, spec in enumerate(specs.values()):
