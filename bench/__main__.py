@@ -40,6 +40,8 @@ def main() -> int:
     for name, module, function in (
         ("plan_ms_median", "planner_bench", "plan_ms_median"),
         ("cli_plan_s_median", "planner_bench", "cli_plan_s_median"),
+        # the same without any bytecode for our modules (a checkout under PYTHONDONTWRITEBYTECODE)
+        ("cli_plan_uncompiled_s_median", "planner_bench", "cli_plan_uncompiled_s_median"),
         ("python_startup_s_median", "planner_bench", "python_startup_s_median"),
         # idle: median, p90, worst, spread (IQR) and the load average (issue 7)
         ("keystroke_to_table_ms_median", "tui_bench", "keystroke_to_table_idle"),

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,7 +33,9 @@ from .bounds import out_of_bounds
 from .entries import ModelEntry, Origin
 from .errors import CatalogError, Problem, UnknownEntry
 from .files import TextFileError, app_dir, read_text_file
-from .toml_lines import TomlLines, decode_error_position
+
+if TYPE_CHECKING:  # the key->line index is imported where a problem or a user file needs it
+    from .toml_lines import TomlLines
 
 Kind = Literal["models", "gpus", "servers", "prices"]
 
@@ -152,6 +154,8 @@ def validate_entry(
 
 
 def _syntax_problem(file: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    from .toml_lines import decode_error_position
+
     line, col, message = decode_error_position(exc)
     return Problem(file, line, "", f"TOML syntax error: {message}", col=col)
 
@@ -175,6 +179,8 @@ def parse_catalog_text(kind: str, text: str, *, file: str, origin: Origin = "use
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(_syntax_problem(file, exc)) from exc
+    from .toml_lines import TomlLines
+
     lines = TomlLines(text, table)
     problems: list[Problem] = []
     for key in doc:
@@ -213,6 +219,18 @@ def parse_catalog_text(kind: str, text: str, *, file: str, origin: Origin = "use
 
 _HEADER = {t: re.compile(rf"^\[\[{t}\]\][ \t]*(?:#.*)?$", re.M) for t in TABLES.values()}
 _ID_LINE = re.compile(r'^id[ \t]*=[ \t]*"([^"\\]*)"', re.M)
+# A whole `gpu = "id"` line: in an entry with no other table header and no multi-line string
+# (split_entries refuses those), this is exactly the value TOML reads.
+_GPU_LINE = re.compile(r'^gpu[ \t]*=[ \t]*"([^"\\]*)"[ \t]*(?:#.*)?$', re.M)
+_TABLE_LINE = re.compile(r"^[ \t]*\[", re.M)
+
+
+def gpu_hint(block: str) -> str | None:
+    """The `gpu` one bundled entry's text names, when the text leaves no doubt; else None."""
+    found = _GPU_LINE.findall(block)
+    if len(found) != 1 or len(_TABLE_LINE.findall(block)) != 1:
+        return None
+    return found[0]
 
 
 def split_entries(text: str, table: str) -> tuple[list[tuple[str, str, int]], bool]:
@@ -255,13 +273,25 @@ class Entries(Mapping[str, T], Generic[T]):
         self.kind = kind
         self._values: dict[str, T | None] = {}
         self._loaders: dict[str, Callable[[], T]] = {}
+        self._gpu_hints: dict[str, str] = {}  # unparsed entry -> the `gpu` its text names
 
-    def _put(self, key: str, value: T | None = None, loader: Callable[[], T] | None = None) -> None:
+    def _put(
+        self, key: str, value: T | None = None, loader: Callable[[], T] | None = None, gpu_hint: str | None = None
+    ) -> None:
         self._values[key] = value
+        self._gpu_hints.pop(key, None)
         if loader is not None:
             self._loaders[key] = loader
+            if gpu_hint is not None:
+                self._gpu_hints[key] = gpu_hint
         else:
             self._loaders.pop(key, None)
+
+    def may_name_gpu(self, key: str, gpu_id: str) -> bool:
+        """False only for an entry not parsed yet whose text plainly names another `gpu`
+        (`prices_for` then leaves it unparsed); True for anything it cannot rule out."""
+        hint = self._gpu_hints.get(key) if key in self._loaders else None
+        return hint is None or hint.casefold() == gpu_id.casefold()
 
     def __getitem__(self, key: str) -> T:
         if key not in self._values:
@@ -359,7 +389,9 @@ class Catalog:
 
     def prices_for(self, gpu_id: str) -> tuple[PriceSpec, ...]:
         """Dated example prices for one GPU, newest first (undated last)."""
-        found = [p for p in self.prices.values() if p.gpu is not None and p.gpu.casefold() == gpu_id.casefold()]
+        prices = self.prices
+        candidates = [prices[k] for k in prices if prices.may_name_gpu(k, gpu_id)]  # parse only these
+        found = [p for p in candidates if p.gpu is not None and p.gpu.casefold() == gpu_id.casefold()]
         found.sort(key=lambda p: p.source_date or "", reverse=True)
         return tuple(found)
 
@@ -405,11 +437,17 @@ def _bundled_loader(kind: str, block: str, file: str, line: int) -> Callable[[],
             raise CatalogError(
                 Problem(file, (problem.line or 1) + line - 1, "", problem.message, col=problem.col)
             ) from exc
-        lines = TomlLines(block, table)
-        spec, problems = validate_entry(
-            kind, doc[table][0], file=file, lines=lines, index=0, origin="bundled", line_offset=line - 1,
-            check_config=False,
-        )
+        def check(lines: TomlLines | None) -> tuple[Any | None, list[Problem]]:
+            return validate_entry(
+                kind, doc[table][0], file=file, lines=lines, index=0, origin="bundled", line_offset=line - 1,
+                check_config=False,
+            )
+
+        spec, problems = check(None)  # the line index is only worth building to report a problem
+        if problems:
+            from .toml_lines import TomlLines
+
+            spec, problems = check(TomlLines(block, table))
         if problems or spec is None:
             raise CatalogError(problems)
         return spec
@@ -428,7 +466,8 @@ def load_bundled(kind: str, into: Entries[Any]) -> str:
             if entry_id in seen:
                 problems.append(Problem(file, line, "id", f"duplicate id {entry_id!r} (first at line {seen[entry_id]})"))
             seen[entry_id] = line
-            into._put(entry_id, loader=_bundled_loader(kind, block, file, line))
+            hint = gpu_hint(block) if kind == "prices" else None
+            into._put(entry_id, loader=_bundled_loader(kind, block, file, line), gpu_hint=hint)
         if problems:
             raise CatalogError(problems)
     else:
@@ -507,6 +546,8 @@ def _check_user_references(user_specs: dict[str, tuple[str, dict[str, Any]]], by
             continue
         file, specs = user_specs[kind]
         text = Path(file).read_text(encoding="utf-8")
+        from .toml_lines import TomlLines
+
         lines = TomlLines(text, TABLES[kind])
         problems = []
         for index, spec in enumerate(specs.values()):

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .advice import Suggestion, advice_dict, advise
 from .cost import PriceChoice, choose_price, cost_per_million_tokens
 from .hardware import GIB
 from .inference import InferenceEstimate, estimate_inference, layout_problems
@@ -22,7 +21,10 @@ from .physical import HOURS_PER_MONTH, NodePower, Physical, node_power, physical
 from .scenarios import ScenarioSizing, size_scenario
 from .internode import internode_message, plan_traffic
 from .serving_advice import network_volume, scaling_advice
-from .training import TrainingEstimate, WhatIfRow, estimate_training, what_if
+
+if TYPE_CHECKING:  # imported where used: a plan that fits and has no [training] needs neither
+    from .advice import Suggestion
+    from .training import TrainingEstimate, WhatIfRow
 
 Severity = Literal["info", "warning", "error"]
 REPORT_VERSION = 1
@@ -167,8 +169,14 @@ def plan(inputs: PlanInputs) -> Plan:
         inputs=inputs, params=params, max_model_len=max_len, memory=memory, inference=inference,
         node=node, price=price, scenarios=scenarios, training=training, warnings=tuple(warnings),
         training_price=training_price, training_what_if=what_if_rows,
-        advice=advise(inputs, params) if not memory.fits else (),
+        advice=_advise(inputs, params) if not memory.fits else (),
     )
+
+
+def _advise(inputs: PlanInputs, params: ParamCounts) -> tuple[Suggestion, ...]:
+    from .advice import advise
+
+    return advise(inputs, params)
 
 
 def _batch_limit(serving, inference: InferenceEstimate) -> int | None:
@@ -191,6 +199,8 @@ def _training(inputs: PlanInputs, params: ParamCounts, price: PriceChoice, warni
     t = inputs.training
     if t is None:
         return None, None, ()
+    from .training import estimate_training, what_if
+
     gpu = inputs.training_gpu or inputs.gpu
     if inputs.training_gpu is not None and inputs.training_gpu.id != inputs.gpu.id:
         price = choose_price(replace(inputs.costs, price_per_gpu_hour=None), inputs.training_prices)
@@ -448,8 +458,16 @@ def report_dict(p: Plan) -> dict[str, Any]:
         "warnings": [
             {"code": w.code, "severity": w.severity, "message": w.message, "field": w.field} for w in p.warnings
         ],
-        "advice": [advice_dict(a) for a in p.advice],
+        "advice": _advice_dicts(p.advice),
     }
+
+
+def _advice_dicts(advice: tuple[Suggestion, ...]) -> list[dict[str, Any]]:
+    if not advice:
+        return []
+    from .advice import advice_dict
+
+    return [advice_dict(a) for a in advice]
 
 
 def training_dict(p: Plan) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
 
@@ -42,16 +42,59 @@ def _record_cap(text: str) -> float:
     return _finite(text, "--record-max-mb", 0.02, 1_000_000.0, " MB")
 
 
-def _parser() -> argparse.ArgumentParser:
+# The subcommands `_parser` builds, for `_only_command` (a name missing here still works: the
+# whole parser is built for it).
+_COMMANDS = frozenset({"open", "watch", "plan", "catalog", "exporter", "fleet", "search", "forecast"})
+
+
+def _only_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` runs, when nothing before it needs the whole parser (help, version,
+    an unknown command, an abbreviated option): `""` for none (the app). None: build them all."""
+    for arg in argv:
+        if arg != "--no-mouse":
+            return arg if arg in _COMMANDS else None
+    return ""
+
+
+class _LazyVersion(argparse._VersionAction):
+    """`--version` reads the installed version (importlib.metadata, ~25 ms) only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        self.version = f"%(prog)s {_version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _Discard:
+    """A parser nobody will use: whatever is added to it is dropped."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Discard]:
+        return lambda *args, **kwargs: self
+
+
+class _OneSubcommand:
+    """The subparsers action, building only the subcommand `name` (argparse then accepts only
+    that one, which is all that `argv` asks for); the others are discarded unbuilt."""
+
+    def __init__(self, action: Any, name: str):
+        self._action, self._name = action, name
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        return self._action.add_parser(name, **kwargs) if name == self._name else _Discard()
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. `only` names the one subcommand to build (main() passes what
+    `_only_command` found, `""` for none); None builds every one (help, errors listing them)."""
     p = argparse.ArgumentParser(
         prog="gpuplan",
         description="Size LLM serving and fine-tuning on GPUs, live, with a GPU monitor.",
         epilog="Without a command, opens the app on the default session (needs a terminal).",
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
-                   help="print the version and exit")
+    p.add_argument("--version", action=_LazyVersion, help="print the version and exit")
     p.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    if only is not None:
+        sub = _OneSubcommand(sub, only)
 
     op = sub.add_parser("open", help="open a session file in the app")
     op.add_argument("file", type=Path, help="the session file (TOML) to open")
@@ -91,16 +134,19 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("--id", dest="model_id", help="catalog id to give it (default: from the path)")
     im.add_argument("--replace", action="store_true", help="replace an existing user entry with that id")
 
-    from .fleet_cli import add_exporter_parser, add_fleet_parser
+    if only in (None, "exporter", "fleet"):
+        from .fleet_cli import add_exporter_parser, add_fleet_parser
 
-    add_exporter_parser(sub)
-    add_fleet_parser(sub)
-    from .search_cli import add_parser as add_search_parser  # `gpuplan search` (tui/search_cli.py)
+        add_exporter_parser(sub)
+        add_fleet_parser(sub)
+    if only in (None, "search"):
+        from .search_cli import add_parser as add_search_parser  # `gpuplan search` (tui/search_cli.py)
 
-    add_search_parser(sub)
-    from .forecast_cli import add_parser as add_forecast_parser
+        add_search_parser(sub)
+    if only in (None, "forecast"):
+        from .forecast_cli import add_parser as add_forecast_parser
 
-    add_forecast_parser(sub)
+        add_forecast_parser(sub)
     return p
 
 
@@ -275,7 +321,8 @@ def _stdout_gone() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(_only_command(argv)).parse_args(argv)
     try:
         if args.command == "plan":
             return _cmd_plan(args)
