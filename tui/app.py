@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from textual import events, work
+from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -82,9 +81,7 @@ NARROW = 100  # below this width the sidebar starts hidden and panes stack
 WIDE = 160
 RECOVERY_EVERY_S = 3.0
 WATCH_EVERY_S = 0.5
-# Tabs not shown yet are mounted one at a time once nobody has typed for this long, so that a
-# later switch is instant; a tab switched to before that is mounted as it is shown.
-PREFETCH_IDLE_S = 2.0
+
 
 
 class Booted(Message):
@@ -160,7 +157,6 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self.recording = str(recording) if recording is not None else None
         self._exiting = False
         self._panes_mounted = False
-        self._last_input_at = 0.0  # monotonic time of the last key, paste or click
         self._widgets: dict[str, Any] = {}
         self.sample: HostSample | None = None
         self.booted = False
@@ -354,28 +350,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
             if self.sidebar.display:
                 self.sidebar.build()
             self._mount_panes([spec.tab for spec in PANES if spec.eager is not None and spec.eager(self)])
-            self.set_timer(PREFETCH_IDLE_S, self._prefetch_pane, name="prefetch")
             self._note_progress()
-
-    def _prefetch_pane(self) -> None:
-        """While nobody types and no plan is running: mount the next tab not shown yet."""
-        if not self.alive:
-            return
-        idle_for = time.monotonic() - self._last_input_at
-        if idle_for < PREFETCH_IDLE_S or not self.planning.settled() or self.screen is not self.default_screen:
-            self.set_timer(max(0.1, PREFETCH_IDLE_S - idle_for), self._prefetch_pane, name="prefetch")
-            return
-        tabs = self.query_one(TabbedContent)
-        waiting = [spec.tab for spec in PANES if not tabs.get_pane(spec.tab).children]
-        if waiting:
-            self._mount_panes(waiting[:1])
-            self.set_timer(0.25, self._prefetch_pane, name="prefetch")
-            self._note_progress()
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
-            self._last_input_at = time.monotonic()
-        await super().on_event(event)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tab = event.pane.id

@@ -5,7 +5,8 @@ says how the pane takes a new plan. The app gives every registered pane a digit 
 in registry order and lists it in the palette. It mounts a pane when its tab is first shown (or
 help lists its keys), and at start-up only the shown one and those whose `eager(app)` says they
 work while hidden (the Monitor records samples and raises alerts; the Forecast tab refits in watch
-mode): a tab nobody opens costs nothing. On every `PlanReady` it calls `on_plan(pane, plan,
+mode): a tab nobody opens costs nothing, and mounts happen only when the user asks for them (a
+mount in the background could race the user's keys or the app's exit). On every `PlanReady` it calls `on_plan(pane, plan,
 report)` for each mounted pane, with the one immutable `Plan` and its `report` (`plan.to_dict()`,
 computed off the UI thread). Panes never compute.
 

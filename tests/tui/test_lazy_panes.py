@@ -1,12 +1,11 @@
 """A tab costs nothing until it is shown: its pane is mounted when its tab is first switched to
-(showing the current plan at once), or once the app has been left alone for a while; a hidden
-sidebar (`gpuplan watch`, a narrow terminal) builds its fields when first shown."""
+(showing the current plan at once) or help lists its keys; a hidden sidebar (`gpuplan watch`, a
+narrow terminal) builds its fields when first shown."""
 
 from __future__ import annotations
 
 from textual.widgets import TabbedContent
 
-from tui import app as app_module
 from tui.pane_registry import PANES
 from tui.widgets.serving import verdict_text
 
@@ -19,8 +18,7 @@ def mounted_tabs(app) -> set[str]:
     return {spec.tab for spec in PANES if tabs.get_pane(spec.tab).children}
 
 
-async def test_a_tab_is_mounted_when_first_shown_with_the_current_plan(session_file, monkeypatch):
-    monkeypatch.setattr(app_module, "PREFETCH_IDLE_S", 3600.0)  # no prefetch in this test
+async def test_a_tab_is_mounted_when_first_shown_with_the_current_plan(session_file):
     app = make_app(session_file, offer_recovery=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -43,13 +41,14 @@ async def test_a_tab_is_mounted_when_first_shown_with_the_current_plan(session_f
         assert mounted_tabs(app) == {"sizing", "monitor", "serving"}
 
 
-async def test_left_alone_the_app_mounts_the_other_tabs_one_by_one(session_file, monkeypatch):
-    monkeypatch.setattr(app_module, "PREFETCH_IDLE_S", 0.05)
+async def test_help_mounts_every_tab_to_list_its_keys_and_a_hidden_search_does_not_search(session_file):
     app = make_app(session_file, offer_recovery=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        while mounted_tabs(app) != {spec.tab for spec in PANES}:
-            await app.wait_for_progress()  # each prefetched pane is a sign of progress
+        assert mounted_tabs(app) == {"sizing", "monitor"}
+        await pilot.press("question_mark")
+        assert mounted_tabs(app) == {spec.tab for spec in PANES}
+        await pilot.press("escape")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "sizing"  # nothing switched
         search = app.pane("search-pane")
