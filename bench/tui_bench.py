@@ -193,6 +193,31 @@ def startup_ratio_vs_bare_textual(runs: int = 9) -> dict[str, float]:
     }
 
 
+def tab_switch_ms(runs: int = 3) -> dict[str, float]:
+    """A tab's digit key to the first frame showing its pane (`python -m tui.bench_entry tabs`,
+    headless 120x40, after the first plan), for the tabs mounted only when first shown (Serving,
+    Training, Forecast, Sessions, Search): the first visit pays for mounting the pane, a later one
+    does not. Medians and the worst over `runs` fresh processes."""
+    import json
+
+    first: list[float] = []
+    again: list[float] = []
+    with tempfile.TemporaryDirectory() as home:
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-m", "tui.bench_entry", "tabs"], cwd=ROOT, env=_env(home),
+                                 check=True, capture_output=True, text=True, timeout=300)
+            times = json.loads(out.stdout.strip().splitlines()[-1])
+            first += times["first"]
+            again += times["again"]
+    return {
+        "tab_first_visit_ms_median": round(statistics.median(first), 1),
+        "tab_first_visit_ms_worst": round(max(first), 1),
+        "tab_revisit_ms_median": round(statistics.median(again), 1),
+        "tab_revisit_ms_worst": round(max(again), 1),
+        "tab_switch_load_1m": round(load_average(), 2),
+    }
+
+
 def rss_mb(seconds: float = 3.0) -> float:
     """Resident memory (MiB) of the running app: 8 simulated GPUs sampled at 4 Hz on the Monitor
     tab, after the first plan."""

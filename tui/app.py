@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -81,6 +82,11 @@ NARROW = 100  # below this width the sidebar starts hidden and panes stack
 WIDE = 160
 RECOVERY_EVERY_S = 3.0
 WATCH_EVERY_S = 0.5
+# Tabs not shown yet are mounted one at a time once nobody has typed for this long, so that a
+# later switch is instant (a first visit that mounts its pane takes ~3x a revisit: bench
+# tab_first_visit_ms); a tab switched to before that is mounted as it is shown. None: never (the
+# app tests, so that what is mounted depends on what the test did, not on how long it took).
+PREFETCH_IDLE_S: float | None = 2.0
 
 
 
@@ -157,6 +163,8 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self.recording = str(recording) if recording is not None else None
         self._exiting = False
         self._panes_mounted = False
+        self._last_input_at = 0.0  # monotonic time of the last key, paste or click
+        self._mounting: list[Any] = []  # mounts in flight (panes, the sidebar's fields): exit awaits them
         self._widgets: dict[str, Any] = {}
         self.sample: HostSample | None = None
         self.booted = False
@@ -340,6 +348,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
             mounts.append(holder.mount(pane))
             if spec.mounted is not None:
                 spec.mounted(self, pane)
+        self._mounting = [m for m in self._mounting if not _mounted(m)] + mounts
         return mounts
 
     def _mount_other_panes(self) -> None:
@@ -348,9 +357,42 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         if not self._panes_mounted and self.alive:
             self._panes_mounted = True
             if self.sidebar.display:
-                self.sidebar.build()
+                self._mounting.append(self.sidebar.build())
             self._mount_panes([spec.tab for spec in PANES if spec.eager is not None and spec.eager(self)])
+            if PREFETCH_IDLE_S is not None:
+                self.set_timer(PREFETCH_IDLE_S, self._prefetch_pane, name="prefetch")
             self._note_progress()
+
+    def _prefetch_pane(self) -> None:
+        """While nobody types, no plan is running and no dialog is up: mount the next tab not
+        shown yet, one every quarter second."""
+        if not self.alive:
+            return
+        idle_for = time.monotonic() - self._last_input_at
+        if idle_for < PREFETCH_IDLE_S or not self.planning.settled() or self.screen is not self.default_screen:
+            self.set_timer(max(0.1, PREFETCH_IDLE_S - idle_for), self._prefetch_pane, name="prefetch")
+            return
+        tabs = self.query_one(TabbedContent)
+        waiting = [spec.tab for spec in PANES if not tabs.get_pane(spec.tab).children]
+        if waiting:
+            self._mount_panes(waiting[:1])
+            self.set_timer(0.25, self._prefetch_pane, name="prefetch")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
+            self._last_input_at = time.monotonic()
+        await super().on_event(event)
+
+    async def _shutdown(self) -> None:
+        """A pane still mounting is let finish before the widgets are torn down: a Select whose
+        on_mount runs on a half-removed tree raises (seen when the app ended mid-mount)."""
+        pending = [m for m in self._mounting if not _mounted(m)]
+        if pending:
+            try:
+                await asyncio.wait_for(asyncio.gather(*(_wait(m) for m in pending)), timeout=5.0)
+            except Exception:  # noqa: BLE001 - never hold the exit: a mount that fails is the log's business
+                log.warning("exit: a pane was still mounting", exc_info=True)
+        await super()._shutdown()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tab = event.pane.id
@@ -711,7 +753,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self.set_class(not show, "-sidebar-hidden")
         self._apply_cramped()
         if show and not sidebar.built and self._panes_mounted:
-            sidebar.build(focus_first=focus)  # first shown now: its fields focus once mounted
+            self._mounting.append(sidebar.build(focus_first=focus))  # first shown now: its fields focus once mounted
         elif show and focus:
             sidebar.focus_first()
         elif not show and self.focused is not None and sidebar in self.focused.ancestors:
@@ -801,3 +843,13 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
 
     def _problem(self, problem: DocumentProblem) -> None:
         self._error(problem.title, problem.message, problem.hint)
+
+
+def _mounted(mount: Any) -> bool:
+    """Whether every widget of an AwaitMount (or None: nothing to mount) is mounted."""
+    return mount is None or all(w.is_mounted for w in getattr(mount, "_widgets", ()))
+
+
+async def _wait(mount: Any) -> None:
+    if mount is not None:
+        await mount

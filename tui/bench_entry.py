@@ -5,6 +5,9 @@
     python -m tui.bench_entry gpuplan-plan   the same, but exits once the first plan is on screen
     python -m tui.bench_entry rss        gpuplan on 8 simulated GPUs, after the first plan and
                                          a few seconds of sampling prints its resident memory (MiB)
+    python -m tui.bench_entry tabs       after the first plan, each tab's digit key: ms until the
+                                         first frame showing its pane, first visit (the pane is
+                                         mounted then) and a later one; JSON
 """
 
 from __future__ import annotations
@@ -111,12 +114,66 @@ def _rss(seconds: float) -> None:
     asyncio.run(main())
 
 
+def _tabs() -> None:
+    import asyncio
+    import json
+    import time
+
+    from textual.app import App
+
+    from .app import GpuPlanApp
+    from .pane_registry import PANES
+
+    frames: list[float] = []
+    display = App._display
+
+    def frame(self, screen, renderable) -> None:  # noqa: ANN001
+        display(self, screen, renderable)
+        if renderable is not None:
+            frames.append(time.perf_counter())
+
+    App._display = frame  # type: ignore[method-assign]
+
+    async def visit(app, key: str, widget_id: str) -> float:
+        t0 = time.perf_counter()
+        send_key(app, key)
+        while True:  # the pane laid out on screen, then the next frame handed to the terminal
+            pane = app.pane(widget_id)
+            if pane is not None and pane.is_mounted and pane.region.height:
+                shown = time.perf_counter()
+                while not frames or frames[-1] < shown:
+                    await asyncio.sleep(0.001)
+                return (frames[-1] - t0) * 1e3
+            await asyncio.sleep(0.001)
+
+    async def main() -> None:
+        app = GpuPlanApp(offer_recovery=False, telemetry=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not app.settled:
+                await app.wait_for_progress()
+            await pilot.pause()
+            out: dict[str, list[float]] = {"first": [], "again": []}
+            for round_ in ("first", "again"):
+                for n, spec in enumerate(PANES):
+                    if spec.tab in ("sizing", "monitor"):
+                        continue  # mounted at start-up
+                    out[round_].append(await visit(app, str(n + 1), spec.widget_id))
+                    await pilot.pause()
+                await visit(app, "1", "sizing-pane")
+                await pilot.pause()
+            print(json.dumps(out))
+
+    asyncio.run(main())
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "gpuplan"
     if what == "bare":
         _bare()
     elif what == "gpuplan-plan":
         _gpuplan_first_plan()
+    elif what == "tabs":
+        _tabs()
     elif what == "rss":
         _rss(float(sys.argv[2]) if len(sys.argv) > 2 else 3.0)
     else:

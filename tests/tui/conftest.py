@@ -54,9 +54,12 @@ def private_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    from tui import logs
+    from tui import app, logs
 
     monkeypatch.setattr(logs, "_configured", None)
+    # Tabs are mounted when a test shows them, never in the background after an idle spell that
+    # a slow machine makes longer (tests/tui/test_lazy_panes.py turns it on)
+    monkeypatch.setattr(app, "PREFETCH_IDLE_S", None)
     yield home
     time.tzset()
 

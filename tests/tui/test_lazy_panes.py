@@ -1,11 +1,13 @@
 """A tab costs nothing until it is shown: its pane is mounted when its tab is first switched to
-(showing the current plan at once) or help lists its keys; a hidden sidebar (`gpuplan watch`, a
+(showing the current plan at once), when help lists its keys, or once the app has been left alone
+for a while; the app never ends in the middle of a mount; a hidden sidebar (`gpuplan watch`, a
 narrow terminal) builds its fields when first shown."""
 
 from __future__ import annotations
 
 from textual.widgets import TabbedContent
 
+from tui import app as app_module
 from tui.pane_registry import PANES
 from tui.widgets.serving import verdict_text
 
@@ -54,6 +56,25 @@ async def test_help_mounts_every_tab_to_list_its_keys_and_a_hidden_search_does_n
         search = app.pane("search-pane")
         assert search.ready and search.result is None  # a hidden Search tab does not search
         assert plain(app.query_one("#serving-verdict")) == verdict_text(app.report).plain  # on mount
+
+
+async def test_left_alone_the_app_mounts_the_other_tabs_one_by_one(session_file, monkeypatch):
+    monkeypatch.setattr(app_module, "PREFETCH_IDLE_S", 0.05)  # the app's own default is 2 s
+    app = make_app(session_file, offer_recovery=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        while mounted_tabs(app) != {spec.tab for spec in PANES}:
+            await pilot.pause()  # the prefetch timer's state, no clock of the test's own
+        assert app.query_one(TabbedContent).active == "sizing"  # nothing switched
+        assert app.pane("search-pane").result is None  # a hidden Search tab does not search
+
+
+async def test_the_app_ends_cleanly_in_the_middle_of_mounting_a_tab(session_file):
+    app = make_app(session_file, offer_recovery=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_tab("training")  # its Selects start mounting; the test ends at once
+    assert app.return_code in (0, None) and app._exception is None
 
 
 async def test_a_hidden_sidebar_builds_its_fields_when_first_shown(session_file):

@@ -111,12 +111,14 @@ class Sidebar(VerticalScroll):
         return Select([(o, o) for o in options], id=spec.widget_id, compact=True, allow_blank=allow_blank,
                       prompt=NO_SERVER if allow_blank else "Select")
 
-    def build(self, focus_first: bool = False) -> None:
+    def build(self, focus_first: bool = False) -> Any:
         """Mount the fields (the app calls it once its first frame is on screen, or when a hidden
-        sidebar is first shown); `focus_first`: then focus the first field."""
+        sidebar is first shown); `focus_first`: then focus the first field. Returns the mount
+        (None if they are there already)."""
         self._focus_when_built = focus_first
         if not self.children:
-            self.mount(_Fields(*self._rows()))
+            return self.mount(_Fields(*self._rows()))
+        return None
 
     _focus_when_built = False
 
