@@ -164,7 +164,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self._exiting = False
         self._panes_mounted = False
         self._last_input_at = 0.0  # monotonic time of the last key, paste or click
-        self._mounting: list[Any] = []  # mounts in flight (panes, the sidebar's fields): exit awaits them
+        self._mounting: list[tuple[Any, Any]] = []  # (widget, its mount) in flight: exit awaits them
         self._widgets: dict[str, Any] = {}
         self.sample: HostSample | None = None
         self.booted = False
@@ -346,10 +346,19 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
             pane = self._widgets[spec.widget_id] = spec.build(self)
             pane.set_class(stale, "-stale")
             mounts.append(holder.mount(pane))
+            self._track_mount(pane, mounts[-1])
             if spec.mounted is not None:
                 spec.mounted(self, pane)
-        self._mounting = [m for m in self._mounting if not _mounted(m)] + mounts
         return mounts
+
+    def _track_sidebar(self, mount: Any) -> None:
+        if mount is not None:  # the fields' container, mounting
+            self._track_mount(self.sidebar.children[-1], mount)
+
+    def _track_mount(self, widget: Any, mount: Any) -> None:
+        self._mounting = [(w, m) for w, m in self._mounting if not w.is_mounted]
+        if mount is not None:
+            self._mounting.append((widget, mount))
 
     def _mount_other_panes(self) -> None:
         """Once the first plan is on screen: the sidebar's fields (when shown) and the panes that
@@ -357,7 +366,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         if not self._panes_mounted and self.alive:
             self._panes_mounted = True
             if self.sidebar.display:
-                self._mounting.append(self.sidebar.build())
+                self._track_sidebar(self.sidebar.build())
             self._mount_panes([spec.tab for spec in PANES if spec.eager is not None and spec.eager(self)])
             if PREFETCH_IDLE_S is not None:
                 self.set_timer(PREFETCH_IDLE_S, self._prefetch_pane, name="prefetch")
@@ -386,7 +395,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
     async def _shutdown(self) -> None:
         """A pane still mounting is let finish before the widgets are torn down: a Select whose
         on_mount runs on a half-removed tree raises (seen when the app ended mid-mount)."""
-        pending = [m for m in self._mounting if not _mounted(m)]
+        pending = [m for w, m in self._mounting if not w.is_mounted]
         if pending:
             try:
                 await asyncio.wait_for(asyncio.gather(*(_wait(m) for m in pending)), timeout=5.0)
@@ -752,8 +761,8 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         sidebar.display = show
         self.set_class(not show, "-sidebar-hidden")
         self._apply_cramped()
-        if show and not sidebar.built and self._panes_mounted:
-            self._mounting.append(sidebar.build(focus_first=focus))  # first shown now: its fields focus once mounted
+        if show and not sidebar.built and self._panes_mounted:  # first shown: build, then focus
+            self._track_sidebar(sidebar.build(focus_first=focus))
         elif show and focus:
             sidebar.focus_first()
         elif not show and self.focused is not None and sidebar in self.focused.ancestors:
@@ -845,11 +854,5 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self._error(problem.title, problem.message, problem.hint)
 
 
-def _mounted(mount: Any) -> bool:
-    """Whether every widget of an AwaitMount (or None: nothing to mount) is mounted."""
-    return mount is None or all(w.is_mounted for w in getattr(mount, "_widgets", ()))
-
-
 async def _wait(mount: Any) -> None:
-    if mount is not None:
-        await mount
+    await mount

@@ -2,13 +2,13 @@
 
 Each `PaneSpec` names its tab, builds its widget (importing the widget's module only then) and
 says how the pane takes a new plan. The app gives every registered pane a digit key and alt+digit
-in registry order and lists it in the palette. It mounts a pane when its tab is first shown (or
-help lists its keys), and at start-up only the shown one and those whose `eager(app)` says they
-work while hidden (the Monitor records samples and raises alerts; the Forecast tab refits in watch
-mode): a tab nobody opens costs nothing, and mounts happen only when the user asks for them (a
-mount in the background could race the user's keys or the app's exit). On every `PlanReady` it calls `on_plan(pane, plan,
-report)` for each mounted pane, with the one immutable `Plan` and its `report` (`plan.to_dict()`,
-computed off the UI thread). Panes never compute.
+in registry order and lists it in the palette. It mounts a pane when its tab is first shown, when
+help lists its keys, or in the background once nobody has typed for a while (tui/app.py's
+PREFETCH_IDLE_S); at start-up only the shown pane and those whose `eager(app)` says they work
+while hidden (the Monitor records samples and raises alerts; the Forecast tab refits in watch
+mode). On every `PlanReady` it calls `on_plan(pane, plan, report)` for each mounted pane, with the
+one immutable `Plan` and its `report` (`plan.to_dict()`, computed off the UI thread). Panes never
+compute.
 
 A pane widget's contract: `show(report)` (the default `on_plan`) renders a plan and does nothing
 until the pane is mounted; on mount it renders `host.report` if a plan is already there (the
@@ -117,7 +117,8 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("sizing", "Sizing", "sizing-pane", _sizing),
     PaneSpec("serving", "Serving", "serving-pane", _serving),
     PaneSpec("training", "Training", "training-pane", _training),
-    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=_forecast_plan, eager=_fits_in_watch_mode),
+    PaneSpec("forecast", "Forecast", "forecast-pane", _forecast, on_plan=_forecast_plan,
+             eager=_fits_in_watch_mode),
     PaneSpec("monitor", "Monitor", "monitor-pane", _monitor, on_plan=_monitor_plan, mounted=_monitor_mounted,
              eager=_records_samples),
     PaneSpec("sessions", "Sessions", "sessions-pane", _sessions, on_plan=None),

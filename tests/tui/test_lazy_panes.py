@@ -77,6 +77,14 @@ async def test_the_app_ends_cleanly_in_the_middle_of_mounting_a_tab(session_file
     assert app.return_code in (0, None) and app._exception is None
 
 
+async def test_the_app_ends_cleanly_in_the_middle_of_building_the_sidebar(session_file):
+    app = make_app(session_file, offer_recovery=False, monitor_first=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_toggle_sidebar()  # its fields (and Selects) start mounting; the test ends at once
+    assert app.return_code in (0, None) and app._exception is None
+
+
 async def test_a_hidden_sidebar_builds_its_fields_when_first_shown(session_file):
     app = make_app(session_file, offer_recovery=False, monitor_first=True)  # as `gpuplan watch`
     async with app.run_test(size=(120, 40)) as pilot:
