@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.text import Span, Text
 
 from engine.telemetry.samples import GpuSample
 
@@ -184,28 +185,39 @@ def sparkline(
     points: Sequence[float | None], width: int, lo: float, hi: float, *, style: str = "", pad: bool = True
 ) -> Text:
     """Block-character sparkline of `points` (already bucketed), right-aligned in `width` cells.
-    A gap (None: N/A or a lost GPU) is a dim '·'; cells before the history starts are blank."""
-    out = Text()
+    A gap (None: N/A or a lost GPU) is a dim '·'; cells before the history starts are blank.
+
+    Built as one string and its spans at once (it is redrawn for every GPU and metric each
+    sample): the same Text as appending the padding, each run of blocks and each gap."""
     if width <= 0:
-        return out
+        return Text()
     pts = list(points)[-width:]
-    if pad and len(pts) < width:
-        out.append(" " * (width - len(pts)))
     span = hi - lo if hi > lo else 1.0
     top = len(_BLOCKS) - 1
-    chars: list[str] = []
+    blocks = _BLOCKS
+    lead = " " * (width - len(pts)) if pad and len(pts) < width else ""
+    if None not in pts:  # the usual case: one run of blocks
+        chars = "".join([blocks[int(round((min(max(v, lo), hi) - lo) / span * top))] for v in pts])
+        n = len(lead)
+        return Text(lead + chars, spans=[Span(n, n + len(chars), style)] if style and chars else None)
+    parts = [lead]
+    spans: list[Span] = []
+    n = len(lead)
+    run = n
     for v in pts:
         if v is None:
-            if chars:
-                out.append("".join(chars), style=style)
-                chars = []
-            out.append("·", style=DIM)
+            if style and n > run:
+                spans.append(Span(run, n, style))
+            parts.append("·")
+            spans.append(Span(n, n + 1, DIM))
+            n += 1
+            run = n
             continue
-        k = int(round((min(max(v, lo), hi) - lo) / span * top))
-        chars.append(_BLOCKS[k])
-    if chars:
-        out.append("".join(chars), style=style)
-    return out
+        parts.append(blocks[int(round((min(max(v, lo), hi) - lo) / span * top))])
+        n += 1
+    if style and n > run:
+        spans.append(Span(run, n, style))
+    return Text("".join(parts), spans=spans)
 
 
 def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
@@ -404,18 +416,53 @@ def layout_columns(width: int, has_plan: bool) -> list[tuple[Column, int]]:
     return [(c, widths[c.key]) for c in cols]
 
 
-def _place(out: Text, cell: Text, w: int, justify: str) -> None:
-    cell = cell.copy() if cell.cell_len > w else cell
-    if cell.cell_len > w:
+class LineBuilder:
+    """A line built piece by piece into one Text at the end: what Text.append/append_text do,
+    without their per-call checks and copies (a compact row is some 50 pieces, redrawn for
+    every GPU each sample). Strings must hold no control codes (all of ours are formatted
+    figures and names, and the final Text strips them anyway)."""
+
+    __slots__ = ("parts", "spans", "n")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.spans: list[Span] = []
+        self.n = 0
+
+    def add(self, s: str, style: str = "") -> None:
+        if s:
+            if style:
+                self.spans.append(Span(self.n, self.n + len(s), style))
+            self.parts.append(s)
+            self.n += len(s)
+
+    def add_text(self, t: Text) -> None:
+        n, size = self.n, len(t)
+        if t.style:
+            self.spans.append(Span(n, n + size, t.style))
+        self.parts.append(t.plain)
+        if t.spans:
+            self.spans.extend([Span(a + n, b + n, st) for a, b, st in t.spans])
+        self.n = n + size
+
+    def text(self, style: str = "") -> Text:
+        return Text("".join(self.parts), style=style, spans=self.spans)
+
+
+def _place(out: LineBuilder, cell: Text, w: int, justify: str) -> None:
+    size = cell.cell_len
+    if size > w:
+        cell = cell.copy()
         cell.truncate(w, overflow="ellipsis")
-    padn = w - cell.cell_len
+        size = cell.cell_len
+    padn = w - size
     if justify == "right":
-        out.append(" " * padn)
-        out.append_text(cell)
+        out.add(" " * padn)
+        out.add_text(cell)
+        out.add(" ")
     else:
-        out.append_text(cell)
-        out.append(" " * padn)
-    out.append(" ")
+        out.add_text(cell)
+        out.add(" " * (padn + 1))
 
 
 def span_text(seconds: float) -> str:
@@ -428,12 +475,14 @@ def span_text(seconds: float) -> str:
 
 
 def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Text:
-    out = Text("GPU ", style=LABEL)
+    out = LineBuilder()
+    out.add("GPU ")
     for col, w in layout:
         title = f"UTIL {span}" if col.key == "util_hist" and span else col.header
         _place(out, Text(title, style=LABEL), w, col.justify)
-    out.rstrip()
-    return out
+    text = out.text(LABEL)
+    text.rstrip()
+    return text
 
 
 # "backoff" only comes from old traces (now a lost/error row carries `retry_in_s`)
@@ -464,9 +513,10 @@ def health_mark(ctx_health: dict[int, tuple[str, str]] | None, index: int) -> Te
 
 
 def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Text:
-    out = Text(f"{g.index:>2}", style=LABEL)
-    out.append_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
-    out.append(" ")
+    out = LineBuilder()
+    out.add(f"{g.index:>2}")
+    out.add_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
+    out.add(" ")
     if g.state != "ok":
         # an error row: name, the state in capitals, the retry countdown (short, before the
         # reason, so it is never the part cut off) and the reason, across the rest of the line
@@ -478,14 +528,15 @@ def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx:
         if detail:
             msg.append(f"({detail})  ", style=DIM)
         msg.append(g.error or "no detail", style=state_style(g.state))
-        rest = width - out.cell_len
+        rest = width - cell_len("".join(out.parts))
         msg.truncate(max(0, rest), overflow="ellipsis")
-        out.append_text(msg)
-        return out
+        out.add_text(msg)
+        return out.text(LABEL)
     for col, w in layout:
         _place(out, col.cell(g, w, ctx), w, col.justify)
-    out.rstrip()
-    return out
+    text = out.text(LABEL)
+    text.rstrip()
+    return text
 
 
 # ---- the detail card -------------------------------------------------------------------------
