@@ -22,13 +22,13 @@ def _datatable_line(table: DataTable, y: int):
 
 
 def _assert_rows_match(table: CachedRowsTable) -> int:
-    """Every plain row the table draws itself equals DataTable's line; returns how many."""
+    """Every row the table draws itself (the cursor's too) equals DataTable's line; returns how
+    many it drew."""
     header = table.header_height if table.show_header else 0
     drawn = 0
     for y in range(header, header + table.row_count):
         fast = table._plain_row_line(y)
-        if fast is None:  # the cursor's row: DataTable draws it
-            continue
+        assert fast is not None, y
         assert list(fast) == _datatable_line(table, y), y
         drawn += 1
     return drawn
@@ -56,10 +56,15 @@ async def test_plain_process_rows_are_datatables_own_lines(size):
         await pilot.pause()
         table = app.query_one(ProcessTable)
         assert table.row_count >= 4
-        assert _assert_rows_match(table) >= table.row_count - 1
-        table.action_cursor_down()  # the cursor moves: its old row is drawn from the cache now
+        assert _assert_rows_match(table) == table.row_count
+        table.focus()
+        table.action_cursor_down()  # the cursor moves: both rows are drawn again, highlighted right
         await pilot.pause()
-        assert _assert_rows_match(table) >= table.row_count - 1
+        assert _assert_rows_match(table) == table.row_count
+        await pilot.hover(table, offset=(3, 3))  # the mouse over a row: its hover highlight
+        await pilot.pause()
+        assert table.hover_coordinate.row == 2 and table._show_hover_cursor
+        assert _assert_rows_match(table) == table.row_count
 
 
 async def test_plain_alert_rows_are_datatables_own_lines():
@@ -69,7 +74,7 @@ async def test_plain_alert_rows_are_datatables_own_lines():
         await pilot.pause()
         table = app.query_one(AlertTable)
         assert table.row_count >= 2
-        assert _assert_rows_match(table) >= table.row_count - 1
+        assert _assert_rows_match(table) == table.row_count
 
 
 async def test_a_changed_cell_reaches_the_screen_and_an_unchanged_row_keeps_its_cells():
@@ -79,7 +84,7 @@ async def test_a_changed_cell_reaches_the_screen_and_an_unchanged_row_keeps_its_
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         table = app.query_one(ProcessTable)
-        pid = next(k for k in table.keys() if table.get_row_index(k) != table.cursor_row)
+        pid = table.keys()[-1]
         before = "\n".join(widget_lines(app, table))
         drawn = table.plain_rows_drawn
         nxt = backend.sample()  # a second later: every process's TIME moves on
@@ -93,7 +98,7 @@ async def test_a_changed_cell_reaches_the_screen_and_an_unchanged_row_keeps_its_
         row = next(line for line in after.splitlines() if line.strip().startswith(pid))
         assert "77.7" in row and "77.7" not in before
         assert table.plain_rows_drawn > drawn  # drawn from the cache path, not by DataTable
-        assert _assert_rows_match(table) >= table.row_count - 1
+        assert _assert_rows_match(table) == table.row_count
         # the same sample again: nothing changes, no row is drawn again
         drawn = table.plain_rows_drawn
         app.monitor_pane.update_sample(changed)
@@ -121,5 +126,5 @@ async def test_a_table_wider_than_its_widget_is_cropped_like_datatable():
     async with app.run_test(size=(60, 10)) as pilot:
         await pilot.pause()
         table = app.query_one(CachedRowsTable)
-        assert _assert_rows_match(table) == 3
+        assert _assert_rows_match(table) == 4
         assert any("…" in line for line in screen_lines(app))

@@ -445,6 +445,9 @@ class LineBuilder:
             self.spans.extend([Span(a + n, b + n, st) for a, b, st in t.spans])
         self.n = n + size
 
+    def cell_len(self) -> int:
+        return cell_len("".join(self.parts))
+
     def text(self, style: str = "") -> Text:
         return Text("".join(self.parts), style=style, spans=self.spans)
 
@@ -528,7 +531,7 @@ def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx:
         if detail:
             msg.append(f"({detail})  ", style=DIM)
         msg.append(g.error or "no detail", style=state_style(g.state))
-        rest = width - cell_len("".join(out.parts))
+        rest = width - out.cell_len()
         msg.truncate(max(0, rest), overflow="ellipsis")
         out.add_text(msg)
         return out.text(LABEL)
@@ -571,49 +574,60 @@ def card_lines(
     span: Callable[[int], str] | None = None,
     health: tuple[str, str] | None = None,
 ) -> list[Text]:
-    """The CARD_HEIGHT lines of a GPU's detail card."""
+    """The CARD_HEIGHT lines of a GPU's detail card (each built in one pass, see LineBuilder)."""
     lines: list[Text] = []
-    title = Text()
-    title.append(f"GPU {g.index} ", style=LABEL)
-    title.append(short_name(g.name), style=LABEL)
-    title.append(f"  {g.bus_id or 'bus N/A'}  {short_uuid(g.uuid)}", style=DIM)
-    right = Text()
+    title = LineBuilder()
+    title.add(f"GPU {g.index} ", LABEL)
+    title.add(short_name(g.name), LABEL)
+    title.add(f"  {g.bus_id or 'bus N/A'}  {short_uuid(g.uuid)}", DIM)
+    right = LineBuilder()
     if g.state == "ok":
-        right.append(na(g.pstate, "P{}"))
+        right.add(na(g.pstate, "P{}"))
         mig = "MIG on" if g.mig_mode else "MIG off" if g.mig_mode is not None else "MIG N/A"
         if g.mig_mode and g.mig_instances is not None:
             mig += f" ({g.mig_instances} inst)"
-        right.append(f"  {mig}")
+        right.add(f"  {mig}")
         if g.persistence_mode is not None:
-            right.append(f"  persist {'on' if g.persistence_mode else 'off'}", style="" if g.persistence_mode else WARN)
+            right.add(f"  persist {'on' if g.persistence_mode else 'off'}", "" if g.persistence_mode else WARN)
         if g.compute_mode is not None:
-            right.append(f"  {g.compute_mode.replace('_', ' ')}", style=DIM if g.compute_mode == "default" else WARN)
-        right.append("  ")
+            right.add(f"  {g.compute_mode.replace('_', ' ')}", DIM if g.compute_mode == "default" else WARN)
+        right.add("  ")
         if fit_mark is not None and fit_mark.plain:
-            right.append("fit ")
-            right.append_text(fit_mark)
-            right.append("  ")
+            right.add("fit ")
+            right.add_text(fit_mark)
+            right.add("  ")
         if health is None:
-            right.append("OK", style=OK)
+            right.add("OK", OK)
         else:  # the card says what its alerts say, never "OK" over a critical one
             sev, reason = health
-            right.append(f"{'CRIT' if sev == 'critical' else 'WARN'} {reason}", style=BAD if sev == "critical" else WARN)
+            right.add(f"{'CRIT' if sev == 'critical' else 'WARN'} {reason}", BAD if sev == "critical" else WARN)
     else:
-        right.append(STATE_WORDS.get(g.state, g.state.upper()), style=state_style(g.state))
+        right.add(STATE_WORDS.get(g.state, g.state.upper()), state_style(g.state))
         detail = failure_detail(g)
         if detail:
-            right.append(f" ({detail})", style=DIM)
-    gap = width - title.cell_len - right.cell_len
+            right.add(f" ({detail})", DIM)
+    right_text = right.text()
+    gap = width - title.cell_len() - right_text.cell_len
     if gap < 1:
-        title.truncate(max(0, width - right.cell_len - 1), overflow="ellipsis")
-        gap = width - title.cell_len - right.cell_len
-    title.append(" " * max(1, gap))
-    title.append_text(right)
-    lines.append(title)
+        head = title.text()
+        head.truncate(max(0, width - right_text.cell_len - 1), overflow="ellipsis")
+        gap = width - head.cell_len - right_text.cell_len
+        title = LineBuilder()
+        title.add_text(head)
+    title.add(" " * max(1, gap))
+    title.add_text(right_text)
+    lines.append(title.text())
 
     spark_w = width - CARD_LEFT - SPARK_LABEL if width >= CARD_LEFT + SPARK_LABEL + 8 else 0
 
-    def with_spark(left: Text, metric: str, label: str) -> Text:
+    def with_spark(left: Text | LineBuilder, metric: str, label: str) -> Text:
+        if isinstance(left, LineBuilder):  # a figures line: pad it to CARD_LEFT in the builder
+            size = left.cell_len()
+            if spark_w <= 0 or size > CARD_LEFT:
+                left = left.text()
+            else:
+                left.add(" " * (CARD_LEFT - size))
+                return _spark_tail(left, metric, label).text()
         if spark_w <= 0:
             left.truncate(width, overflow="ellipsis")
             return left
@@ -622,6 +636,13 @@ def card_lines(
             label = f"{label} {span(spark_w)}"
         left.append(f" {label:<{SPARK_LABEL - 2}} ", style=DIM)
         left.append_text(spark(g.index, metric, spark_w))
+        return left
+
+    def _spark_tail(left: LineBuilder, metric: str, label: str) -> LineBuilder:
+        if metric == "gpu_util_pct" and span is not None and span(spark_w):
+            label = f"{label} {span(spark_w)}"
+        left.add(f" {label:<{SPARK_LABEL - 2}} ", DIM)
+        left.add_text(spark(g.index, metric, spark_w))
         return left
 
     if g.state != "ok":
@@ -643,79 +664,81 @@ def card_lines(
         return lines
 
     # utilization
-    t = Text()
-    t.append("util  ", style=LABEL)
-    t.append(na(g.gpu_util_pct, "{:>3}%"))
-    t.append(" ")
-    t.append_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
-    t.append(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
-             f"  dec {na(g.decoder_util_pct, '{}%')}")
+    t = LineBuilder()
+    t.add("util  ", LABEL)
+    t.add(na(g.gpu_util_pct, "{:>3}%"))
+    t.add(" ")
+    t.add_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
+    t.add(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
+          f"  dec {na(g.decoder_util_pct, '{}%')}")
     lines.append(with_spark(t, "gpu_util_pct", "util"))
 
     # memory
     frac = g.memory_used_fraction
     used = g.memory_used_bytes  # as NVML reports it; reserved (driver/firmware) shown apart
-    t = Text()
-    t.append("mem   ", style=LABEL)
-    t.append(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", style=pct_style(None if frac is None else frac * 100))
-    t.append(" ")
-    t.append_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
-    t.append(f"  free {gib(g.memory_free_bytes)}")
+    t = LineBuilder()
+    t.add("mem   ", LABEL)
+    t.add(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", pct_style(None if frac is None else frac * 100))
+    t.add(" ")
+    t.add_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
+    t.add(f"  free {gib(g.memory_free_bytes)}")
     if g.memory_reserved_bytes is not None:
-        t.append(f"  rsvd {gib(g.memory_reserved_bytes)}", style=DIM)
+        t.add(f"  rsvd {gib(g.memory_reserved_bytes)}", DIM)
     lines.append(with_spark(t, "memory_used_pct", "mem"))
 
     # temperature
-    t = Text()
-    t.append("temp  ", style=LABEL)
-    t.append(na(g.temperature_c, "{} °C"), style=temp_style(g, warn_margin_c))
-    t.append(f"  slowdown {na(g.temp_slowdown_c, '{} °C')}  shutdown {na(g.temp_shutdown_c, '{} °C')}")
-    t.append(f"  fan {na(g.fan_pct, '{}%')}")
+    t = LineBuilder()
+    t.add("temp  ", LABEL)
+    t.add(na(g.temperature_c, "{} °C"), temp_style(g, warn_margin_c))
+    t.add(f"  slowdown {na(g.temp_slowdown_c, '{} °C')}  shutdown {na(g.temp_shutdown_c, '{} °C')}")
+    t.add(f"  fan {na(g.fan_pct, '{}%')}")
     lines.append(with_spark(t, "temperature_c", "temp"))
 
     # power and clocks
-    t = Text()
-    t.append("power ", style=LABEL)
+    t = LineBuilder()
+    t.add("power ", LABEL)
     pw = "N/A" if g.power_w is None else f"{g.power_w:.0f}"
     pl = "N/A" if g.power_limit_w is None else f"{g.power_limit_w:.0f}"
     pfrac = g.power_fraction
-    t.append(f"{pw}/{pl} W", style=pct_style(None if pfrac is None else pfrac * 100, 97, 101))
+    t.add(f"{pw}/{pl} W", pct_style(None if pfrac is None else pfrac * 100, 97, 101))
     if g.power_default_limit_w is not None and g.power_limit_w is not None and \
             abs(g.power_default_limit_w - g.power_limit_w) >= 1:
-        t.append(f" (default {g.power_default_limit_w:.0f})", style=WARN)
-    t.append(f"  SM {_pair(g.sm_clock_mhz, g.sm_clock_max_mhz, 'MHz')}")
-    t.append(f"  mem {_pair(g.mem_clock_mhz, g.mem_clock_max_mhz, 'MHz')}")
+        t.add(f" (default {g.power_default_limit_w:.0f})", WARN)
+    t.add(f"  SM {_pair(g.sm_clock_mhz, g.sm_clock_max_mhz, 'MHz')}")
+    t.add(f"  mem {_pair(g.mem_clock_mhz, g.mem_clock_max_mhz, 'MHz')}")
     lines.append(with_spark(t, "power_w", "pwr"))
 
     # PCIe and throttle reasons: full width
-    t = Text()
-    t.append("pcie  ", style=LABEL)
-    t.append(f"gen {na(g.pcie_gen)}/{na(g.pcie_gen_max)} x{na(g.pcie_width)}/{na(g.pcie_width_max)}")
-    t.append(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
-    t.append("   throttle ", style=LABEL)
-    t.append_text(throttle_text(g.clock_event_reasons))
-    t.truncate(width, overflow="ellipsis")
-    lines.append(t)
+    t = LineBuilder()
+    t.add("pcie  ", LABEL)
+    t.add(f"gen {na(g.pcie_gen)}/{na(g.pcie_gen_max)} x{na(g.pcie_width)}/{na(g.pcie_width_max)}")
+    t.add(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
+    t.add("   throttle ", LABEL)
+    t.add_text(throttle_text(g.clock_event_reasons))
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    lines.append(line)
 
     # ECC and memory repair
-    t = Text()
-    t.append("ecc   ", style=LABEL)
+    t = LineBuilder()
+    t.add("ecc   ", LABEL)
     (corr, corr_agg), (unc, unc_agg) = g.ecc_pair  # never a total below its part
-    t.append(f"corr {na(corr)} (agg {na(corr_agg)})  ")
-    t.append(f"uncorr {na(unc)}", style=BAD if unc else "")
-    t.append(f" (agg {na(unc_agg)})")
+    t.add(f"corr {na(corr)} (agg {na(corr_agg)})  ")
+    t.add(f"uncorr {na(unc)}", BAD if unc else "")
+    t.add(f" (agg {na(unc_agg)})")
     if g.remapped_rows_correctable is not None or g.remap_pending is not None:
-        t.append(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
+        t.add(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
         if g.remap_pending:
-            t.append(" PENDING", style=BAD)
+            t.add(" PENDING", BAD)
         if g.remap_failure:
-            t.append(" FAILED", style=BAD)
+            t.add(" FAILED", BAD)
     if g.retired_pages_sbe is not None or g.retired_pages_dbe is not None or g.retired_pages_pending:
-        t.append(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
+        t.add(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
         if g.retired_pages_pending:
-            t.append(" PENDING", style=BAD)
-    t.truncate(width, overflow="ellipsis")
-    lines.append(t)
+            t.add(" PENDING", BAD)
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    lines.append(line)
     return lines
 
 

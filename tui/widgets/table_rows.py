@@ -34,9 +34,10 @@ _NULL = Style.null()
 
 def cell_segments(cell: Text, width: int, padding: int, pre: Style, post: Style, console: Console) -> list[Segment] | None:
     """The segments of a one-line DataTable cell `width` cells wide (padding included), as
-    DataTable draws them: Rich's no-wrap layout of the Text (justify left/right/default,
-    overflow fold/crop/ellipsis), padded, under the row's `pre` style and the cursor's `post`
-    style. None for what this does not lay out (newlines, tabs, centred or full justify)."""
+    DataTable draws them (Styled(Padding(cell)) through Rich): Rich's no-wrap layout of the Text
+    (justify left/right/default, overflow fold/crop/ellipsis), padded, under the row's `pre`
+    style and the cursor's `post` style. None for what this does not lay out (newlines, tabs,
+    centred or full justify): Rich renders those."""
     inner = width - 2 * padding
     plain = cell.plain
     justify = cell.justify or "default"
@@ -96,8 +97,7 @@ class CachedRowsTable(DataTable):
         if row is None or row.height != 1:
             return None
         hovered = self.hover_coordinate.row == row_index
-        if row_index == self.cursor_coordinate.row or (hovered and self._show_hover_cursor and self.show_cursor):
-            return None
+        cursor = self.cursor_coordinate.row == row_index
         data = self._data.get(row_key, {})
         columns = self.ordered_columns
         cells = [data.get(column.key) for column in columns]
@@ -105,10 +105,14 @@ class CachedRowsTable(DataTable):
             return None  # strings (markup), numbers, other renderables: DataTable formats them
         width = self.size.width
         row_style = memo_rich_style(self)  # DataTable's base style for a row without stripes
+        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+        # the cursor's and the mouse's highlight, as DataTable styles a cell and the row's end
         component, post = self._get_styles_to_render_cell(
-            False, False, False, hovered, False, self.show_cursor, self._show_hover_cursor,
+            False, False, False, hovered, cursor, show_cursor, show_hover,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
         )
+        end_component, _ = self._get_styles_to_render_cell(
+            False, False, False, hovered, cursor, show_cursor, show_hover, False, False)
         cache = self.__dict__.setdefault("_cell_segments", {})
         if len(cache) > 4 * (self.row_count + 1) * max(1, len(columns)):
             cache.clear()  # rows come and go: keep the cache about the table's size
@@ -130,7 +134,7 @@ class CachedRowsTable(DataTable):
                         Styled(Padding(cell, (0, padding)), pre_style=pre, post_style=post), options)[0]
                 entry = cache[(row_key, ci)] = (cell, key, cell_segs)
             segments.extend(entry[2])
-        extend = row_style + component + Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        extend = row_style + end_component + Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * max(0, width - table_width), extend))
         self.plain_rows_drawn += 1
         if table_width <= width:  # the extension fills the line exactly

@@ -8,7 +8,9 @@ ones on screen and repaints only the lines that differ, keeping the Strip of eve
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -36,7 +38,19 @@ def text_strip(text: Text, width: int, style: Style, console: Console) -> Strip:
     if text.overflow == "ellipsis" and text.cell_len > width:
         text = text.copy()
         text.truncate(width, overflow="ellipsis")
-    return Strip(list(text.render(console))).crop_extend(0, width, style).apply_style(style)
+    segments = list(text.render(console))
+    size = sum(cell_len(t) for t, _s, _c in segments)
+    if size > width or any(c for _t, _s, c in segments):
+        return Strip(segments).crop_extend(0, width, style).apply_style(style)
+    # in one pass what crop_extend(0, width, style).apply_style(style) makes of a short line
+    if style:
+        add = style.__add__
+        line = [Segment(t, add(s)) for t, s, _c in segments]
+    else:  # apply_style leaves a line alone under a null style
+        line = segments
+    if size < width:
+        line.append(Segment(" " * (width - size), style))
+    return Strip(line, width)
 
 
 class TextLines(Widget):
