@@ -564,18 +564,29 @@ def _pair(cur: int | None, mx: int | None, unit: str) -> str:
     return f"{na(cur)}/{na(mx)} {unit}"
 
 
-def card_lines(
-    g: GpuSample,
-    width: int,
-    spark: Callable[[int, str, int], Text],
-    *,
-    warn_margin_c: int = 5,
-    fit_mark: Text | None = None,
-    span: Callable[[int], str] | None = None,
-    health: tuple[str, str] | None = None,
-) -> list[Text]:
-    """The CARD_HEIGHT lines of a GPU's detail card (each built in one pass, see LineBuilder)."""
-    lines: list[Text] = []
+# The title and ECC lines of a card change only with the GPU's identity, modes, fit and alerts
+# (or its ECC counters): kept by what they are drawn from, so a sample that leaves them as they
+# were builds neither (the returned Texts are shared: callers never modify them).
+_CARD_STATIC: dict[tuple, Text] = {}
+
+
+def _remember(key: tuple, build: Callable[[], Text]) -> Text:
+    text = _CARD_STATIC.get(key)
+    if text is None:
+        if len(_CARD_STATIC) > 512:
+            _CARD_STATIC.clear()
+        text = _CARD_STATIC[key] = build()
+    return text
+
+
+def _card_title(g: GpuSample, width: int, fit_mark: Text | None, health: tuple[str, str] | None) -> Text:
+    mark = None if fit_mark is None else (fit_mark.plain, str(fit_mark.style), tuple(fit_mark.spans))
+    key = ("title", width, g.index, g.name, g.bus_id, g.uuid, g.state, g.pstate, g.mig_mode, g.mig_instances,
+           g.persistence_mode, g.compute_mode, mark, health, g.retry_in_s, g.failures)
+    return _remember(key, lambda: _build_card_title(g, width, fit_mark, health))
+
+
+def _build_card_title(g: GpuSample, width: int, fit_mark: Text | None, health: tuple[str, str] | None) -> Text:
     title = LineBuilder()
     title.add(f"GPU {g.index} ", LABEL)
     title.add(short_name(g.name), LABEL)
@@ -616,7 +627,49 @@ def card_lines(
         title.add_text(head)
     title.add(" " * max(1, gap))
     title.add_text(right_text)
-    lines.append(title.text())
+    return title.text()
+
+
+def _card_ecc(g: GpuSample, width: int) -> Text:
+    key = ("ecc", width, g.ecc_pair, g.remapped_rows_correctable, g.remapped_rows_uncorrectable, g.remap_pending,
+           g.remap_failure, g.retired_pages_sbe, g.retired_pages_dbe, g.retired_pages_pending)
+    return _remember(key, lambda: _build_card_ecc(g, width))
+
+
+def _build_card_ecc(g: GpuSample, width: int) -> Text:
+    t = LineBuilder()
+    t.add("ecc   ", LABEL)
+    (corr, corr_agg), (unc, unc_agg) = g.ecc_pair  # never a total below its part
+    t.add(f"corr {na(corr)} (agg {na(corr_agg)})  ")
+    t.add(f"uncorr {na(unc)}", BAD if unc else "")
+    t.add(f" (agg {na(unc_agg)})")
+    if g.remapped_rows_correctable is not None or g.remap_pending is not None:
+        t.add(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
+        if g.remap_pending:
+            t.add(" PENDING", BAD)
+        if g.remap_failure:
+            t.add(" FAILED", BAD)
+    if g.retired_pages_sbe is not None or g.retired_pages_dbe is not None or g.retired_pages_pending:
+        t.add(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
+        if g.retired_pages_pending:
+            t.add(" PENDING", BAD)
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
+def card_lines(
+    g: GpuSample,
+    width: int,
+    spark: Callable[[int, str, int], Text],
+    *,
+    warn_margin_c: int = 5,
+    fit_mark: Text | None = None,
+    span: Callable[[int], str] | None = None,
+    health: tuple[str, str] | None = None,
+) -> list[Text]:
+    """The CARD_HEIGHT lines of a GPU's detail card (each built in one pass, see LineBuilder)."""
+    lines: list[Text] = [_card_title(g, width, fit_mark, health)]
 
     spark_w = width - CARD_LEFT - SPARK_LABEL if width >= CARD_LEFT + SPARK_LABEL + 8 else 0
 
@@ -719,26 +772,7 @@ def card_lines(
     line.truncate(width, overflow="ellipsis")
     lines.append(line)
 
-    # ECC and memory repair
-    t = LineBuilder()
-    t.add("ecc   ", LABEL)
-    (corr, corr_agg), (unc, unc_agg) = g.ecc_pair  # never a total below its part
-    t.add(f"corr {na(corr)} (agg {na(corr_agg)})  ")
-    t.add(f"uncorr {na(unc)}", BAD if unc else "")
-    t.add(f" (agg {na(unc_agg)})")
-    if g.remapped_rows_correctable is not None or g.remap_pending is not None:
-        t.add(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
-        if g.remap_pending:
-            t.add(" PENDING", BAD)
-        if g.remap_failure:
-            t.add(" FAILED", BAD)
-    if g.retired_pages_sbe is not None or g.retired_pages_dbe is not None or g.retired_pages_pending:
-        t.add(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
-        if g.retired_pages_pending:
-            t.add(" PENDING", BAD)
-    line = t.text()
-    line.truncate(width, overflow="ellipsis")
-    lines.append(line)
+    lines.append(_card_ecc(g, width))  # ECC and memory repair
     return lines
 
 
