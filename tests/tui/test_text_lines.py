@@ -8,7 +8,7 @@ import random
 
 from rich.console import Console
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.strip import Strip
@@ -18,7 +18,7 @@ from tui.widgets.text_lines import TextLines, memo_rich_style, text_strip
 from .monitor_support import screen_lines
 
 
-def test_text_strip_is_textuals_crop_extend_and_style():
+def test_text_strip_is_textuals_render_crop_extend_and_style():
     console = Console(width=200, force_terminal=True, color_system="truecolor")
     rng = random.Random(3)
     styles = [Style.null(), Style(color="white", bgcolor="black"), Style(bold=True)]
@@ -31,6 +31,9 @@ def test_text_strip_is_textuals_crop_extend_and_style():
             text.style = "bold"
         if rng.random() < 0.3:
             text.overflow = "ellipsis"
+        if rng.random() < 0.2 and len(text):  # a span over others (nested, overlapping, empty)
+            start = rng.randint(0, len(text))
+            text.spans.append(Span(start, rng.randint(start, len(text)), "italic"))
         width, style = rng.randint(1, 60), rng.choice(styles)
         cut = text.copy()
         if cut.overflow == "ellipsis" and cut.cell_len > width:

@@ -32,13 +32,44 @@ def memo_rich_style(widget: Widget) -> Style:
     return style
 
 
+def _render_text(text: Text, console: Console) -> list[Segment]:
+    """`list(text.render(console))` for a Text whose spans are in order and do not overlap (what
+    the Monitor's LineBuilder and Text.append make): each gap in the Text's own style, each span
+    in it plus the span's style, split where Text.render splits. Other Texts go to Text.render."""
+    spans = text.spans
+    plain = text.plain
+    if not spans:
+        return [Segment(plain)]
+    end = 0
+    for start, stop, _style in spans:
+        if start < end or stop < start:
+            return list(text.render(console))  # nested or out of order: Rich's style stack
+        end = stop
+    if end > len(plain):
+        return list(text.render(console))
+    get_style = console.get_style
+    null = Style.null()
+    base = get_style(text.style, default=null) if text.style else null
+    out: list[Segment] = []
+    pos = 0
+    for start, stop, span_style in spans:
+        if start > pos:
+            out.append(Segment(plain[pos:start], base))
+        if stop > start:
+            out.append(Segment(plain[start:stop], base + get_style(span_style, default=null)))
+        pos = stop
+    if len(plain) > pos:
+        out.append(Segment(plain[pos:], base))
+    return out
+
+
 def text_strip(text: Text, width: int, style: Style, console: Console) -> Strip:
     """One line of Rich Text as a Strip `width` cells wide in the widget's `style` (a no_wrap
     ellipsis Text ends in '…' when cut, as Textual's own rendering does)."""
     if text.overflow == "ellipsis" and text.cell_len > width:
         text = text.copy()
         text.truncate(width, overflow="ellipsis")
-    segments = list(text.render(console))
+    segments = _render_text(text, console)
     size = sum(cell_len(t) for t, _s, _c in segments)
     if size > width or any(c for _t, _s, c in segments):
         return Strip(segments).crop_extend(0, width, style).apply_style(style)
