@@ -152,3 +152,19 @@ def test_why_not_keeps_the_engine_words_for_structural_misfits():
     assert "the largest GPU here has" in too_small.plain
     sim_ = why_not(fits_here(70 * GIB, 2, dataclasses.replace(_host([78, 1]), simulated=True)))
     assert sim_.plain.endswith("(simulated)")
+
+
+def test_card_title_and_ecc_lines_are_kept_until_what_they_show_changes():
+    g = sim(2).sample().gpus[0]
+    first = card_lines(g, 140, spark)
+    busier = dataclasses.replace(g, gpu_util_pct=(g.gpu_util_pct or 0) + 7, power_w=(g.power_w or 0) + 30)
+    again = card_lines(busier, 140, spark)
+    assert again[0] is first[0] and again[6] is first[6]  # a new sample, same identity and ECC: reused
+    assert again[1].plain != first[1].plain  # the figures are drawn afresh
+    # each field the title or the ECC line shows reaches it
+    changed = card_lines(dataclasses.replace(busier, compute_mode="exclusive_process", ecc_uncorrected_volatile=2),
+                         140, spark, health=("critical", "uncorrected ECC"))
+    assert "exclusive process" in changed[0].plain and "CRIT uncorrected ECC" in changed[0].plain
+    assert "uncorr 2" in changed[6].plain
+    assert card_lines(busier, 140, spark, fit_mark=Text("✓1"))[0].plain.count("fit ✓1") == 1
+    assert card_lines(busier, 100, spark)[0].cell_len <= 100

@@ -69,6 +69,7 @@ from .monitor_format import (
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
 from .monitor_host import HostPanel
 from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value, elapsed_text
+from .text_lines import TextStatic
 
 if TYPE_CHECKING:
     from engine.plan import Plan
@@ -174,7 +175,7 @@ class MonitorPane(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="mon-status"):
-            yield Static(waiting_text(0.0), id="mon-status-text")
+            yield TextStatic(waiting_text(0.0), id="mon-status-text")
             yield Static("", id="mon-badge")
         yield Static("", id="mon-notice")
         yield GpuCompactView(id="mon-compact")

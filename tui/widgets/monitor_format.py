@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.text import Span, Text
 
 from engine.telemetry.samples import GpuSample
 
@@ -184,28 +185,39 @@ def sparkline(
     points: Sequence[float | None], width: int, lo: float, hi: float, *, style: str = "", pad: bool = True
 ) -> Text:
     """Block-character sparkline of `points` (already bucketed), right-aligned in `width` cells.
-    A gap (None: N/A or a lost GPU) is a dim '·'; cells before the history starts are blank."""
-    out = Text()
+    A gap (None: N/A or a lost GPU) is a dim '·'; cells before the history starts are blank.
+
+    Built as one string and its spans at once (it is redrawn for every GPU and metric each
+    sample): the same Text as appending the padding, each run of blocks and each gap."""
     if width <= 0:
-        return out
+        return Text()
     pts = list(points)[-width:]
-    if pad and len(pts) < width:
-        out.append(" " * (width - len(pts)))
     span = hi - lo if hi > lo else 1.0
     top = len(_BLOCKS) - 1
-    chars: list[str] = []
+    blocks = _BLOCKS
+    lead = " " * (width - len(pts)) if pad and len(pts) < width else ""
+    if None not in pts:  # the usual case: one run of blocks
+        chars = "".join([blocks[int(round((min(max(v, lo), hi) - lo) / span * top))] for v in pts])
+        n = len(lead)
+        return Text(lead + chars, spans=[Span(n, n + len(chars), style)] if style and chars else None)
+    parts = [lead]
+    spans: list[Span] = []
+    n = len(lead)
+    run = n
     for v in pts:
         if v is None:
-            if chars:
-                out.append("".join(chars), style=style)
-                chars = []
-            out.append("·", style=DIM)
+            if style and n > run:
+                spans.append(Span(run, n, style))
+            parts.append("·")
+            spans.append(Span(n, n + 1, DIM))
+            n += 1
+            run = n
             continue
-        k = int(round((min(max(v, lo), hi) - lo) / span * top))
-        chars.append(_BLOCKS[k])
-    if chars:
-        out.append("".join(chars), style=style)
-    return out
+        parts.append(blocks[int(round((min(max(v, lo), hi) - lo) / span * top))])
+        n += 1
+    if style and n > run:
+        spans.append(Span(run, n, style))
+    return Text("".join(parts), spans=spans)
 
 
 def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
@@ -404,18 +416,56 @@ def layout_columns(width: int, has_plan: bool) -> list[tuple[Column, int]]:
     return [(c, widths[c.key]) for c in cols]
 
 
-def _place(out: Text, cell: Text, w: int, justify: str) -> None:
-    cell = cell.copy() if cell.cell_len > w else cell
-    if cell.cell_len > w:
+class LineBuilder:
+    """A line built piece by piece into one Text at the end: what Text.append/append_text do,
+    without their per-call checks and copies (a compact row is some 50 pieces, redrawn for
+    every GPU each sample). Strings must hold no control codes (all of ours are formatted
+    figures and names, and the final Text strips them anyway)."""
+
+    __slots__ = ("parts", "spans", "n")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.spans: list[Span] = []
+        self.n = 0
+
+    def add(self, s: str, style: str = "") -> None:
+        if s:
+            if style:
+                self.spans.append(Span(self.n, self.n + len(s), style))
+            self.parts.append(s)
+            self.n += len(s)
+
+    def add_text(self, t: Text) -> None:
+        n, size = self.n, len(t)
+        if t.style:
+            self.spans.append(Span(n, n + size, t.style))
+        self.parts.append(t.plain)
+        if t.spans:
+            self.spans.extend([Span(a + n, b + n, st) for a, b, st in t.spans])
+        self.n = n + size
+
+    def cell_len(self) -> int:
+        return cell_len("".join(self.parts))
+
+    def text(self, style: str = "") -> Text:
+        return Text("".join(self.parts), style=style, spans=self.spans)
+
+
+def _place(out: LineBuilder, cell: Text, w: int, justify: str) -> None:
+    size = cell.cell_len
+    if size > w:
+        cell = cell.copy()
         cell.truncate(w, overflow="ellipsis")
-    padn = w - cell.cell_len
+        size = cell.cell_len
+    padn = w - size
     if justify == "right":
-        out.append(" " * padn)
-        out.append_text(cell)
+        out.add(" " * padn)
+        out.add_text(cell)
+        out.add(" ")
     else:
-        out.append_text(cell)
-        out.append(" " * padn)
-    out.append(" ")
+        out.add_text(cell)
+        out.add(" " * (padn + 1))
 
 
 def span_text(seconds: float) -> str:
@@ -428,12 +478,14 @@ def span_text(seconds: float) -> str:
 
 
 def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Text:
-    out = Text("GPU ", style=LABEL)
+    out = LineBuilder()
+    out.add("GPU ")
     for col, w in layout:
         title = f"UTIL {span}" if col.key == "util_hist" and span else col.header
         _place(out, Text(title, style=LABEL), w, col.justify)
-    out.rstrip()
-    return out
+    text = out.text(LABEL)
+    text.rstrip()
+    return text
 
 
 # "backoff" only comes from old traces (now a lost/error row carries `retry_in_s`)
@@ -464,9 +516,10 @@ def health_mark(ctx_health: dict[int, tuple[str, str]] | None, index: int) -> Te
 
 
 def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Text:
-    out = Text(f"{g.index:>2}", style=LABEL)
-    out.append_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
-    out.append(" ")
+    out = LineBuilder()
+    out.add(f"{g.index:>2}")
+    out.add_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
+    out.add(" ")
     if g.state != "ok":
         # an error row: name, the state in capitals, the retry countdown (short, before the
         # reason, so it is never the part cut off) and the reason, across the rest of the line
@@ -478,14 +531,15 @@ def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx:
         if detail:
             msg.append(f"({detail})  ", style=DIM)
         msg.append(g.error or "no detail", style=state_style(g.state))
-        rest = width - out.cell_len
+        rest = width - out.cell_len()
         msg.truncate(max(0, rest), overflow="ellipsis")
-        out.append_text(msg)
-        return out
+        out.add_text(msg)
+        return out.text(LABEL)
     for col, w in layout:
         _place(out, col.cell(g, w, ctx), w, col.justify)
-    out.rstrip()
-    return out
+    text = out.text(LABEL)
+    text.rstrip()
+    return text
 
 
 # ---- the detail card -------------------------------------------------------------------------
@@ -510,6 +564,100 @@ def _pair(cur: int | None, mx: int | None, unit: str) -> str:
     return f"{na(cur)}/{na(mx)} {unit}"
 
 
+# The title and ECC lines of a card change only with the GPU's identity, modes, fit and alerts
+# (or its ECC counters): kept by what they are drawn from, so a sample that leaves them as they
+# were builds neither (the returned Texts are shared: callers never modify them).
+_CARD_STATIC: dict[tuple, Text] = {}
+
+
+def _remember(key: tuple, build: Callable[[], Text]) -> Text:
+    text = _CARD_STATIC.get(key)
+    if text is None:
+        if len(_CARD_STATIC) > 512:
+            _CARD_STATIC.clear()
+        text = _CARD_STATIC[key] = build()
+    return text
+
+
+def _card_title(g: GpuSample, width: int, fit_mark: Text | None, health: tuple[str, str] | None) -> Text:
+    mark = None if fit_mark is None else (fit_mark.plain, str(fit_mark.style), tuple(fit_mark.spans))
+    key = ("title", width, g.index, g.name, g.bus_id, g.uuid, g.state, g.pstate, g.mig_mode, g.mig_instances,
+           g.persistence_mode, g.compute_mode, mark, health, g.retry_in_s, g.failures)
+    return _remember(key, lambda: _build_card_title(g, width, fit_mark, health))
+
+
+def _build_card_title(g: GpuSample, width: int, fit_mark: Text | None, health: tuple[str, str] | None) -> Text:
+    title = LineBuilder()
+    title.add(f"GPU {g.index} ", LABEL)
+    title.add(short_name(g.name), LABEL)
+    title.add(f"  {g.bus_id or 'bus N/A'}  {short_uuid(g.uuid)}", DIM)
+    right = LineBuilder()
+    if g.state == "ok":
+        right.add(na(g.pstate, "P{}"))
+        mig = "MIG on" if g.mig_mode else "MIG off" if g.mig_mode is not None else "MIG N/A"
+        if g.mig_mode and g.mig_instances is not None:
+            mig += f" ({g.mig_instances} inst)"
+        right.add(f"  {mig}")
+        if g.persistence_mode is not None:
+            right.add(f"  persist {'on' if g.persistence_mode else 'off'}", "" if g.persistence_mode else WARN)
+        if g.compute_mode is not None:
+            right.add(f"  {g.compute_mode.replace('_', ' ')}", DIM if g.compute_mode == "default" else WARN)
+        right.add("  ")
+        if fit_mark is not None and fit_mark.plain:
+            right.add("fit ")
+            right.add_text(fit_mark)
+            right.add("  ")
+        if health is None:
+            right.add("OK", OK)
+        else:  # the card says what its alerts say, never "OK" over a critical one
+            sev, reason = health
+            right.add(f"{'CRIT' if sev == 'critical' else 'WARN'} {reason}", BAD if sev == "critical" else WARN)
+    else:
+        right.add(STATE_WORDS.get(g.state, g.state.upper()), state_style(g.state))
+        detail = failure_detail(g)
+        if detail:
+            right.add(f" ({detail})", DIM)
+    right_text = right.text()
+    gap = width - title.cell_len() - right_text.cell_len
+    if gap < 1:
+        head = title.text()
+        head.truncate(max(0, width - right_text.cell_len - 1), overflow="ellipsis")
+        gap = width - head.cell_len - right_text.cell_len
+        title = LineBuilder()
+        title.add_text(head)
+    title.add(" " * max(1, gap))
+    title.add_text(right_text)
+    return title.text()
+
+
+def _card_ecc(g: GpuSample, width: int) -> Text:
+    key = ("ecc", width, g.ecc_pair, g.remapped_rows_correctable, g.remapped_rows_uncorrectable, g.remap_pending,
+           g.remap_failure, g.retired_pages_sbe, g.retired_pages_dbe, g.retired_pages_pending)
+    return _remember(key, lambda: _build_card_ecc(g, width))
+
+
+def _build_card_ecc(g: GpuSample, width: int) -> Text:
+    t = LineBuilder()
+    t.add("ecc   ", LABEL)
+    (corr, corr_agg), (unc, unc_agg) = g.ecc_pair  # never a total below its part
+    t.add(f"corr {na(corr)} (agg {na(corr_agg)})  ")
+    t.add(f"uncorr {na(unc)}", BAD if unc else "")
+    t.add(f" (agg {na(unc_agg)})")
+    if g.remapped_rows_correctable is not None or g.remap_pending is not None:
+        t.add(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
+        if g.remap_pending:
+            t.add(" PENDING", BAD)
+        if g.remap_failure:
+            t.add(" FAILED", BAD)
+    if g.retired_pages_sbe is not None or g.retired_pages_dbe is not None or g.retired_pages_pending:
+        t.add(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
+        if g.retired_pages_pending:
+            t.add(" PENDING", BAD)
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
 def card_lines(
     g: GpuSample,
     width: int,
@@ -520,49 +668,19 @@ def card_lines(
     span: Callable[[int], str] | None = None,
     health: tuple[str, str] | None = None,
 ) -> list[Text]:
-    """The CARD_HEIGHT lines of a GPU's detail card."""
-    lines: list[Text] = []
-    title = Text()
-    title.append(f"GPU {g.index} ", style=LABEL)
-    title.append(short_name(g.name), style=LABEL)
-    title.append(f"  {g.bus_id or 'bus N/A'}  {short_uuid(g.uuid)}", style=DIM)
-    right = Text()
-    if g.state == "ok":
-        right.append(na(g.pstate, "P{}"))
-        mig = "MIG on" if g.mig_mode else "MIG off" if g.mig_mode is not None else "MIG N/A"
-        if g.mig_mode and g.mig_instances is not None:
-            mig += f" ({g.mig_instances} inst)"
-        right.append(f"  {mig}")
-        if g.persistence_mode is not None:
-            right.append(f"  persist {'on' if g.persistence_mode else 'off'}", style="" if g.persistence_mode else WARN)
-        if g.compute_mode is not None:
-            right.append(f"  {g.compute_mode.replace('_', ' ')}", style=DIM if g.compute_mode == "default" else WARN)
-        right.append("  ")
-        if fit_mark is not None and fit_mark.plain:
-            right.append("fit ")
-            right.append_text(fit_mark)
-            right.append("  ")
-        if health is None:
-            right.append("OK", style=OK)
-        else:  # the card says what its alerts say, never "OK" over a critical one
-            sev, reason = health
-            right.append(f"{'CRIT' if sev == 'critical' else 'WARN'} {reason}", style=BAD if sev == "critical" else WARN)
-    else:
-        right.append(STATE_WORDS.get(g.state, g.state.upper()), style=state_style(g.state))
-        detail = failure_detail(g)
-        if detail:
-            right.append(f" ({detail})", style=DIM)
-    gap = width - title.cell_len - right.cell_len
-    if gap < 1:
-        title.truncate(max(0, width - right.cell_len - 1), overflow="ellipsis")
-        gap = width - title.cell_len - right.cell_len
-    title.append(" " * max(1, gap))
-    title.append_text(right)
-    lines.append(title)
+    """The CARD_HEIGHT lines of a GPU's detail card (each built in one pass, see LineBuilder)."""
+    lines: list[Text] = [_card_title(g, width, fit_mark, health)]
 
     spark_w = width - CARD_LEFT - SPARK_LABEL if width >= CARD_LEFT + SPARK_LABEL + 8 else 0
 
-    def with_spark(left: Text, metric: str, label: str) -> Text:
+    def with_spark(left: Text | LineBuilder, metric: str, label: str) -> Text:
+        if isinstance(left, LineBuilder):  # a figures line: pad it to CARD_LEFT in the builder
+            size = left.cell_len()
+            if spark_w <= 0 or size > CARD_LEFT:
+                left = left.text()
+            else:
+                left.add(" " * (CARD_LEFT - size))
+                return _spark_tail(left, metric, label).text()
         if spark_w <= 0:
             left.truncate(width, overflow="ellipsis")
             return left
@@ -571,6 +689,13 @@ def card_lines(
             label = f"{label} {span(spark_w)}"
         left.append(f" {label:<{SPARK_LABEL - 2}} ", style=DIM)
         left.append_text(spark(g.index, metric, spark_w))
+        return left
+
+    def _spark_tail(left: LineBuilder, metric: str, label: str) -> LineBuilder:
+        if metric == "gpu_util_pct" and span is not None and span(spark_w):
+            label = f"{label} {span(spark_w)}"
+        left.add(f" {label:<{SPARK_LABEL - 2}} ", DIM)
+        left.add_text(spark(g.index, metric, spark_w))
         return left
 
     if g.state != "ok":
@@ -592,79 +717,62 @@ def card_lines(
         return lines
 
     # utilization
-    t = Text()
-    t.append("util  ", style=LABEL)
-    t.append(na(g.gpu_util_pct, "{:>3}%"))
-    t.append(" ")
-    t.append_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
-    t.append(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
-             f"  dec {na(g.decoder_util_pct, '{}%')}")
+    t = LineBuilder()
+    t.add("util  ", LABEL)
+    t.add(na(g.gpu_util_pct, "{:>3}%"))
+    t.add(" ")
+    t.add_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
+    t.add(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
+          f"  dec {na(g.decoder_util_pct, '{}%')}")
     lines.append(with_spark(t, "gpu_util_pct", "util"))
 
     # memory
     frac = g.memory_used_fraction
     used = g.memory_used_bytes  # as NVML reports it; reserved (driver/firmware) shown apart
-    t = Text()
-    t.append("mem   ", style=LABEL)
-    t.append(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", style=pct_style(None if frac is None else frac * 100))
-    t.append(" ")
-    t.append_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
-    t.append(f"  free {gib(g.memory_free_bytes)}")
+    t = LineBuilder()
+    t.add("mem   ", LABEL)
+    t.add(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", pct_style(None if frac is None else frac * 100))
+    t.add(" ")
+    t.add_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
+    t.add(f"  free {gib(g.memory_free_bytes)}")
     if g.memory_reserved_bytes is not None:
-        t.append(f"  rsvd {gib(g.memory_reserved_bytes)}", style=DIM)
+        t.add(f"  rsvd {gib(g.memory_reserved_bytes)}", DIM)
     lines.append(with_spark(t, "memory_used_pct", "mem"))
 
     # temperature
-    t = Text()
-    t.append("temp  ", style=LABEL)
-    t.append(na(g.temperature_c, "{} °C"), style=temp_style(g, warn_margin_c))
-    t.append(f"  slowdown {na(g.temp_slowdown_c, '{} °C')}  shutdown {na(g.temp_shutdown_c, '{} °C')}")
-    t.append(f"  fan {na(g.fan_pct, '{}%')}")
+    t = LineBuilder()
+    t.add("temp  ", LABEL)
+    t.add(na(g.temperature_c, "{} °C"), temp_style(g, warn_margin_c))
+    t.add(f"  slowdown {na(g.temp_slowdown_c, '{} °C')}  shutdown {na(g.temp_shutdown_c, '{} °C')}")
+    t.add(f"  fan {na(g.fan_pct, '{}%')}")
     lines.append(with_spark(t, "temperature_c", "temp"))
 
     # power and clocks
-    t = Text()
-    t.append("power ", style=LABEL)
+    t = LineBuilder()
+    t.add("power ", LABEL)
     pw = "N/A" if g.power_w is None else f"{g.power_w:.0f}"
     pl = "N/A" if g.power_limit_w is None else f"{g.power_limit_w:.0f}"
     pfrac = g.power_fraction
-    t.append(f"{pw}/{pl} W", style=pct_style(None if pfrac is None else pfrac * 100, 97, 101))
+    t.add(f"{pw}/{pl} W", pct_style(None if pfrac is None else pfrac * 100, 97, 101))
     if g.power_default_limit_w is not None and g.power_limit_w is not None and \
             abs(g.power_default_limit_w - g.power_limit_w) >= 1:
-        t.append(f" (default {g.power_default_limit_w:.0f})", style=WARN)
-    t.append(f"  SM {_pair(g.sm_clock_mhz, g.sm_clock_max_mhz, 'MHz')}")
-    t.append(f"  mem {_pair(g.mem_clock_mhz, g.mem_clock_max_mhz, 'MHz')}")
+        t.add(f" (default {g.power_default_limit_w:.0f})", WARN)
+    t.add(f"  SM {_pair(g.sm_clock_mhz, g.sm_clock_max_mhz, 'MHz')}")
+    t.add(f"  mem {_pair(g.mem_clock_mhz, g.mem_clock_max_mhz, 'MHz')}")
     lines.append(with_spark(t, "power_w", "pwr"))
 
     # PCIe and throttle reasons: full width
-    t = Text()
-    t.append("pcie  ", style=LABEL)
-    t.append(f"gen {na(g.pcie_gen)}/{na(g.pcie_gen_max)} x{na(g.pcie_width)}/{na(g.pcie_width_max)}")
-    t.append(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
-    t.append("   throttle ", style=LABEL)
-    t.append_text(throttle_text(g.clock_event_reasons))
-    t.truncate(width, overflow="ellipsis")
-    lines.append(t)
+    t = LineBuilder()
+    t.add("pcie  ", LABEL)
+    t.add(f"gen {na(g.pcie_gen)}/{na(g.pcie_gen_max)} x{na(g.pcie_width)}/{na(g.pcie_width_max)}")
+    t.add(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
+    t.add("   throttle ", LABEL)
+    t.add_text(throttle_text(g.clock_event_reasons))
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    lines.append(line)
 
-    # ECC and memory repair
-    t = Text()
-    t.append("ecc   ", style=LABEL)
-    (corr, corr_agg), (unc, unc_agg) = g.ecc_pair  # never a total below its part
-    t.append(f"corr {na(corr)} (agg {na(corr_agg)})  ")
-    t.append(f"uncorr {na(unc)}", style=BAD if unc else "")
-    t.append(f" (agg {na(unc_agg)})")
-    if g.remapped_rows_correctable is not None or g.remap_pending is not None:
-        t.append(f"  remapped rows {na(g.remapped_rows_correctable)} corr {na(g.remapped_rows_uncorrectable)} unc")
-        if g.remap_pending:
-            t.append(" PENDING", style=BAD)
-        if g.remap_failure:
-            t.append(" FAILED", style=BAD)
-    if g.retired_pages_sbe is not None or g.retired_pages_dbe is not None or g.retired_pages_pending:
-        t.append(f"  retired pages {na(g.retired_pages_sbe)} sbe {na(g.retired_pages_dbe)} dbe")
-        if g.retired_pages_pending:
-            t.append(" PENDING", style=BAD)
-    t.truncate(width, overflow="ellipsis")
-    lines.append(t)
+    lines.append(_card_ecc(g, width))  # ECC and memory repair
     return lines
 
 

@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
-from textual.widget import Widget
 
 from engine.telemetry.samples import GpuSample
 
@@ -87,7 +86,7 @@ def _no_spark(index: int, metric: str, width: int) -> Text:
     return Text(" " * max(0, width))
 
 
-class CompactHeader(Widget):
+class CompactHeader(TextLines):
     """The column titles of the compact view (kept still while the rows scroll)."""
 
     DEFAULT_CSS = "CompactHeader { height: 1; }"
@@ -96,29 +95,15 @@ class CompactHeader(Widget):
         super().__init__(**kwargs)
         self._view = view
 
-    _text: Text | None = None
-    _text_width = -1
-
-    def _line(self, width: int) -> Text:
+    def lines(self, width: int) -> list[Text]:
         layout = self._view.layout_for(width)
         hist = next((w for c, w in layout if c.key == "util_hist"), 0)
-        return compact_header(layout, self._view.span_for(hist) if hist else "")
+        return [compact_header(layout, self._view.span_for(hist) if hist else "")]
 
     def refresh_if_changed(self) -> None:
         """Repaint only when the titles change (the history span grows now and then, not per
         sample)."""
-        width = self.size.width
-        text = self._line(width)
-        if width == self._text_width and text == self._text:
-            return
-        self._text, self._text_width = text, width
-        self.refresh()
-
-    def render(self) -> Text:
-        width = self.size.width
-        if self._text is None or self._text_width != width:
-            self._text, self._text_width = self._line(width), width
-        return self._text
+        self.refresh_lines()
 
 
 class CompactRows(TextLines):

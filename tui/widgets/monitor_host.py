@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.text import Text
-from textual.widget import Widget
 
 from engine.telemetry.samples import HostStats
 
 from .monitor_format import DIM, GIB, LABEL, pct_style, sparkline
+from .text_lines import TextLines
 
 SeriesFn = Callable[[str, int], list[float | None]]
 
@@ -58,8 +58,9 @@ def host_line(h: HostStats | None, width: int, series: SeriesFn | None = None) -
     return out
 
 
-class HostPanel(Widget):
-    """The host's CPU, RAM, swap and load on one line."""
+class HostPanel(TextLines):
+    """The host's CPU, RAM, swap and load on one line (drawn through the line API: a sample
+    that leaves the line as it was repaints nothing)."""
 
     DEFAULT_CSS = "HostPanel { height: 1; padding: 0 1; }"
 
@@ -75,18 +76,7 @@ class HostPanel(Widget):
             return
         self._key = key
         self.stats, self.series = stats, series
-        width = self.size.width
-        text = host_line(stats, width, series)
-        if width == self._text_width and text == self._text:
-            return  # the same figures and sparklines: nothing to repaint
-        self._text, self._text_width = text, width
-        self.refresh()
+        self.refresh_lines()
 
-    _text: Text | None = None
-    _text_width = -1
-
-    def render(self) -> Text:
-        width = self.size.width
-        if self._text is None or self._text_width != width:
-            self._text, self._text_width = host_line(self.stats, width, self.series), width
-        return self._text
+    def lines(self, width: int) -> list[Text]:
+        return [host_line(self.stats, width, self.series)]

@@ -19,10 +19,12 @@ from engine.telemetry.samples import GpuProcess, GpuSample
 
 from .monitor_format import BAD, DIM, WARN, clock_text, gib
 from .table_caches import bound_render_caches
+from .table_rows import CachedRowsTable
 
 
-class KeyedTable(DataTable):
-    """A DataTable whose rows are identified by a string key and updated in place."""
+class KeyedTable(CachedRowsTable):
+    """A DataTable whose rows are identified by a string key and updated in place (plain rows
+    drawn from cached cell segments, see table_rows.py)."""
 
     COLUMNS: Sequence[tuple[str, str, int | None]] = ()  # (key, label, width or None for auto)
 

@@ -1,0 +1,108 @@
+"""The Monitor's line widgets (tui/widgets/text_lines.py): a line's Strip is what Textual's own
+crop/extend/style makes of it, the memoised widget style follows a class change on an ancestor,
+and a refresh with unchanged lines repaints nothing while a changed figure reaches the screen."""
+
+from __future__ import annotations
+
+import random
+
+from rich.console import Console
+from rich.style import Style
+from rich.text import Span, Text
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.strip import Strip
+
+from tui.widgets.text_lines import TextLines, memo_rich_style, text_strip
+
+from .monitor_support import screen_lines
+
+
+def test_text_strip_is_textuals_render_crop_extend_and_style():
+    console = Console(width=200, force_terminal=True, color_system="truecolor")
+    rng = random.Random(3)
+    styles = [Style.null(), Style(color="white", bgcolor="black"), Style(bold=True)]
+    for _ in range(3000):
+        text = Text()
+        for _ in range(rng.randint(0, 8)):
+            text.append(rng.choice(["ab", "  ", "▁▂█", "°C", "…x"]) * rng.randint(0, 4),
+                        style=rng.choice(["", "bold", "dim", "red", "green on blue"]))
+        if rng.random() < 0.3:
+            text.style = "bold"
+        if rng.random() < 0.3:
+            text.overflow = "ellipsis"
+        if rng.random() < 0.2 and len(text):  # a span over others (nested, overlapping, empty)
+            start = rng.randint(0, len(text))
+            text.spans.append(Span(start, rng.randint(start, len(text)), "italic"))
+        width, style = rng.randint(1, 60), rng.choice(styles)
+        cut = text.copy()
+        if cut.overflow == "ellipsis" and cut.cell_len > width:
+            cut.truncate(width, overflow="ellipsis")
+        expected = Strip(list(cut.render(console))).crop_extend(0, width, style).apply_style(style)
+        got = text_strip(text, width, style, console)
+        assert list(got) == list(expected), (text, width, style)
+        assert got.cell_length == width
+
+
+class _Lines(TextLines):
+    DEFAULT_CSS = "_Lines { height: 3; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values = ["a", "b", "c"]
+        self.built = 0
+        self.repaints: list[tuple] = []  # the regions each refresh() asked for
+
+    def refresh(self, *regions, **kwargs):
+        self.repaints.append(regions)
+        return super().refresh(*regions, **kwargs)
+
+    def lines(self, width: int) -> list[Text]:
+        self.built += 1
+        return [Text(f"line {v}") for v in self.values]
+
+
+class _Host(App):
+    CSS = "Vertical.-alarm { background: red; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield _Lines()
+
+
+async def test_unchanged_lines_repaint_nothing_and_a_change_reaches_the_screen():
+    app = _Host()
+    async with app.run_test(size=(40, 5)) as pilot:
+        await pilot.pause()
+        widget = app.query_one(_Lines)
+        widget.refresh_lines()
+        await pilot.pause()  # painted: the steady state a new sample finds
+        strips = list(widget._strips or [])
+        assert len(strips) == 3
+        widget.repaints.clear()
+        widget.refresh_lines()  # the same lines: the same Strips, nothing repainted
+        assert widget._strips is not None and all(a is b for a, b in zip(strips, widget._strips))
+        assert widget.repaints == []
+        widget.values[1] = "B!"
+        widget.refresh_lines()  # one changed line: that line alone is repainted
+        assert widget._strips[0] is strips[0] and widget._strips[2] is strips[2]
+        assert widget._strips[1] is not strips[1]
+        assert [r[0].y for r in widget.repaints] == [1] and widget.repaints[0][0].height == 1
+        await pilot.pause()
+        assert screen_lines(app)[1].startswith("line B!")
+
+
+async def test_the_memoised_style_follows_an_ancestors_class():
+    app = _Host()
+    async with app.run_test(size=(40, 5)) as pilot:
+        await pilot.pause()
+        widget = app.query_one(_Lines)
+        before = memo_rich_style(widget)
+        assert before == widget.rich_style
+        app.query_one(Vertical).add_class("-alarm")
+        await pilot.pause()
+        after = memo_rich_style(widget)
+        assert after == widget.rich_style and after != before
+        assert after.bgcolor is not None and after.bgcolor.triplet == (255, 0, 0)
+        # and the lines are drawn in it
+        assert list(widget.render_line(0))[0].style.bgcolor == after.bgcolor
