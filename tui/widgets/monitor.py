@@ -357,6 +357,7 @@ class MonitorPane(Widget):
         self.set_class(narrow, "-narrow")
         if self.sample is not None:
             self._apply_view()
+        self._render_fits()  # its wording follows the width
 
     # ---- rendering -----------------------------------------------------------------------
 
@@ -543,7 +544,8 @@ class MonitorPane(Widget):
     def _render_fits(self) -> None:
         widget = self.query_one("#mon-fits", Static)
         p, v, s = self.plan, self.verdict, self.sample
-        key = (id(p), v, None if s is None else s.simulated)
+        width = widget.content_size.width
+        key = (id(p), v, None if s is None else s.simulated, width)
         if key == self._fits_cache:
             return
         self._fits_cache = key
@@ -559,15 +561,21 @@ class MonitorPane(Widget):
         engine = p.inputs.serving.engine
         head.append(p.inputs.name or p.inputs.model.label, style="bold")
         layout = f"TP {tp}" + (f" × PP {pp}" if pp > 1 else "")
-        head.append(f" · {layout} · needs {gib(need[0])} GiB per GPU")  # the requirement, not free memory
+        head.append(f" · {layout} · ")
+        needs = f"needs {gib(need[0])} GiB"  # the requirement, not free memory
         if engine in ("vllm", "sglang"):
-            head.append(  # the planner's total is CUDA's; the MEM (NVML) column counts more
-                f" ({ENGINE_WORDS[engine]} {p.inputs.serving.memory_fraction:.2f} × "
-                f"{gib(p.memory.gpu_total_bytes)} GiB CUDA-visible)",
-                style=DIM,
-            )
+            # the planner's total is CUDA's; the MEM (NVML) column counts more. The longest
+            # wording that fits the line: at 80 columns "CUDA-visible" must not be cut off.
+            basis = f"{p.inputs.serving.memory_fraction:.2f} × {gib(p.memory.gpu_total_bytes)} GiB CUDA-visible"
+            wordings = ((f"{needs} per GPU", f" ({ENGINE_WORDS[engine]} {basis})"),
+                        (f"{needs} per GPU", f" ({ENGINE_WORDS[engine].split()[0]} {basis})"),
+                        (f"{needs} per GPU", f" ({basis})"), (f"{needs}/GPU", f" ({basis})"))
         else:
-            head.append(f" ({ENGINE_WORDS.get(engine, engine)})", style=DIM)
+            wordings = ((f"{needs} per GPU", f" ({ENGINE_WORDS.get(engine, engine)})"),)
+        room = (width or 80) - head.cell_len
+        text, note = next((w for w in wordings if len(w[0]) + len(w[1]) <= room), wordings[-1])
+        head.append(text)
+        head.append(note, style=DIM)
         body = Text()
         if not p.memory.fits:
             body.append("✗ ", style=BAD)
