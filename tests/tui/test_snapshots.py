@@ -105,7 +105,7 @@ def test_help(snap_compare, size):
     """Help fits the terminal (its box scrolls), every tab's keys generated from the bindings."""
     async def run_before(pilot) -> None:
         await settle(pilot)
-        pilot.app.action_tab("monitor")  # every pane mounted: help lists the Monitor's keys too
+        pilot.app.action_tab("monitor")  # help over the Monitor tab (help mounts every pane to list its keys)
         await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
