@@ -194,25 +194,9 @@ async def test_a_pane_on_a_prometheus_follows_the_plan_it_is_given():
 
 
 async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp_path, monkeypatch):
-    import httpx
+    from .conftest import settle
 
-    from bench.fleet_fixture import mock_prometheus
-    from engine.telemetry import fleet as fleet_mod
-
-    from .conftest import SESSION, make_app, settle
-
-    results = fleet_results(5, 8, now=time.time(), stale_every=0)
-    real_init = fleet_mod.FleetQuery.__post_init__
-
-    def post_init(self):
-        real_init(self)
-        self.transport = httpx.MockTransport(mock_prometheus(results, self.queries))
-
-    monkeypatch.setattr(fleet_mod.FleetQuery, "__post_init__", post_init)
-    monkeypatch.setattr("tui.widgets.fleet.FLEET_TAB_INTERVAL_S", 3600.0)  # no tick during the test
-    path = tmp_path / "s.toml"
-    path.write_text(SESSION + '\n[fleet]\nprometheus = "http://prom.example:9090"\nlookback = "30m"\n')
-    app = make_app(path)
+    app = _app_on_a_prometheus(tmp_path, monkeypatch, hosts=5, gpus=8, lookback="30m", offer_recovery=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         from textual.widgets import TabbedContent
@@ -236,7 +220,10 @@ async def test_the_app_shows_a_fleet_tab_when_the_session_names_a_prometheus(tmp
 
 
 
-def _app_on_a_prometheus(tmp_path, monkeypatch, *, prometheus=True):
+def _app_on_a_prometheus(tmp_path, monkeypatch, *, prometheus=True, hosts=3, gpus=4, lookback=None,
+                         offer_recovery=False):
+    """GpuPlanApp on a session whose [fleet] names a mock Prometheus of `hosts` x `gpus` (none
+    with `prometheus=False`), the Fleet tab's own refresh tick off."""
     import httpx
 
     from bench.fleet_fixture import mock_prometheus
@@ -244,7 +231,7 @@ def _app_on_a_prometheus(tmp_path, monkeypatch, *, prometheus=True):
 
     from .conftest import SESSION, make_app
 
-    results = fleet_results(3, 4, now=time.time(), stale_every=0)
+    results = fleet_results(hosts, gpus, now=time.time(), stale_every=0)
     real_init = fleet_mod.FleetQuery.__post_init__
 
     def post_init(self):
@@ -254,8 +241,9 @@ def _app_on_a_prometheus(tmp_path, monkeypatch, *, prometheus=True):
     monkeypatch.setattr(fleet_mod.FleetQuery, "__post_init__", post_init)
     monkeypatch.setattr("tui.widgets.fleet.FLEET_TAB_INTERVAL_S", 3600.0)
     path = tmp_path / "s.toml"
-    path.write_text(SESSION + ('\n[fleet]\nprometheus = "http://prom.example:9090"\n' if prometheus else ""))
-    return make_app(path, offer_recovery=False)
+    fleet = '\n[fleet]\nprometheus = "http://prom.example:9090"\n' + (f'lookback = "{lookback}"\n' if lookback else "")
+    path.write_text(SESSION + (fleet if prometheus else ""))
+    return make_app(path, offer_recovery=offer_recovery)
 
 
 async def test_the_fleet_tab_has_the_next_digit_key_from_a_focused_field_too(tmp_path, monkeypatch):
