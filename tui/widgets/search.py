@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..css import tcss
+from .fresh_table import FreshDataTable
 
 if TYPE_CHECKING:
     from engine.search import Candidate, SearchOptions, SearchResult
@@ -91,7 +92,7 @@ class SearchPane(Vertical):
         yield Static("searching...", id="search-summary")
         yield Static(self._keep_text(), id="search-keep")
         with Horizontal(id="search-body"):
-            table = DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
+            table = FreshDataTable(id="search-table", cursor_type="row", zebra_stripes=True)
             yield table
             yield _pareto_plot()
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..css import tcss
+from .fresh_table import FreshDataTable
 
 CURRENT = "current"
 UNSAVED = "unsaved"
@@ -128,8 +129,8 @@ class SessionsPane(Horizontal):
             yield OptionList(id="version-list")
         with VerticalScroll(id="diff-view"):
             yield Static("", id="diff-title")
-            yield DataTable(id="diff-inputs", cursor_type="none", zebra_stripes=True, show_cursor=False)
-            yield DataTable(id="diff-results", cursor_type="none", zebra_stripes=True, show_cursor=False)
+            yield FreshDataTable(id="diff-inputs", cursor_type="none", zebra_stripes=True, show_cursor=False)
+            yield FreshDataTable(id="diff-results", cursor_type="none", zebra_stripes=True, show_cursor=False)
             yield Static("enter open · a / b pick the diff sides · r rename · del move to trash",
                          id="sessions-hint", markup=False)
 

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 
 from ..css import tcss
 from ..report import SCENARIO_ROWS, advice_rows, billing_note, fmt, memory_rows, sessions_text
+from .fresh_table import FreshDataTable
 from .static_update import needs_layout, update_static
 
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "•"}
@@ -161,7 +162,7 @@ class WarningsList(Static):
 
 
 def _table(id: str) -> DataTable:
-    table: DataTable = DataTable(id=id, cursor_type="none", zebra_stripes=True, show_cursor=False)
+    table: DataTable = FreshDataTable(id=id, cursor_type="none", zebra_stripes=True, show_cursor=False)
     return table
 
 

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from ..fields import TRAINING_CHOICES, TRAINING_FIELDS, FieldInputError, FieldSpec, format_value, parse_value
 from ..messages import FieldEdited
 from ..report_training import BREAKDOWN, WHAT_IF_HEADER, training_rows, what_if_rows
+from .fresh_table import FreshDataTable
 from .static_update import needs_layout, update_static
 
 # the bar's colours, one per part of the breakdown (and the free rest of the GPU)
@@ -158,7 +159,7 @@ class TrainingPane(VerticalScroll):
                                     compact=True, tooltip=spec.help)
         yield Static("", id="training-errors")
         yield Static("", id="training-figures")
-        yield DataTable(id="training-what-if", show_cursor=False, zebra_stripes=True)
+        yield FreshDataTable(id="training-what-if", show_cursor=False, zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#training-what-if", DataTable)
