@@ -106,3 +106,46 @@ async def test_the_memoised_style_follows_an_ancestors_class():
         assert after.bgcolor is not None and after.bgcolor.triplet == (255, 0, 0)
         # and the lines are drawn in it
         assert list(widget.render_line(0))[0].style.bgcolor == after.bgcolor
+
+
+def test_a_built_line_draws_the_segments_of_its_text():
+    """LineBuilder.line() drawn by line_strip is segment for segment what text_strip draws of the
+    same pieces as one Rich Text (LineBuilder.text(), the path the Monitor took before): pieces
+    plain and styled, Texts with a style of their own over spans (the bars), a base style, and
+    the trailing blanks cut as Text.rstrip cuts them."""
+    from tui.widgets.monitor_format import LineBuilder
+    from tui.widgets.text_lines import line_strip
+
+    console = Console(width=200, force_terminal=True, color_system="truecolor")
+    rng = random.Random(5)
+    styles = [Style.null(), Style(color="white", bgcolor="black"), Style(bold=True)]
+    words = ["ab", "  ", "▁▂█", "°C", "x", ""]
+    span_styles = ["", "bold", "dim", "red", "green on blue"]
+    for _ in range(3000):
+        b = LineBuilder()
+        reference = Text()
+        for _ in range(rng.randint(0, 8)):
+            if rng.random() < 0.6:
+                piece, style = rng.choice(words) * rng.randint(0, 3), rng.choice(span_styles)
+                b.add(piece, style)
+                reference.append(piece, style=style or None)
+            else:  # a Text of its own: a style over it, spans in it (apart or overlapping)
+                t = Text(rng.choice(words) * rng.randint(0, 3), style=rng.choice(span_styles))
+                t.append(rng.choice(words), style=rng.choice(span_styles))
+                if rng.random() < 0.3 and len(t):  # a span over others (overlapping, or empty)
+                    start = rng.randint(0, len(t))
+                    t.spans.append(Span(start, rng.randint(start, len(t)), "italic"))
+                b.add_text(t)
+                reference.append_text(t)
+        base = rng.choice(["", "bold"])
+        reference.style = base
+        rstrip = rng.random() < 0.3
+        if rstrip:
+            reference.rstrip()
+        width, style = rng.randint(1, 60), rng.choice(styles)
+        line = b.line(base, rstrip=rstrip)
+        assert line.plain == reference.plain
+        expected = text_strip(reference, width, style, console)
+        got = line_strip(line, width, style, console)
+        assert list(got) == list(expected), (reference, line.runs, width, style)
+        assert list(text_strip(line.to_text(), width, style, console)) == list(expected)

@@ -57,7 +57,6 @@ from .monitor_format import (
     OK,
     SPARK_STYLES,
     WARN,
-    bucketed,
     ceil_div,
     clock_text,
     gib,
@@ -68,6 +67,7 @@ from .monitor_format import (
 )
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
 from .monitor_host import HostPanel
+from .monitor_spark import SparkPoints
 from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value, elapsed_text
 from .text_lines import TextStatic
 
@@ -155,6 +155,7 @@ class MonitorPane(Widget):
         self._last_ok_gpu: dict[int, GpuSample] = {}
         self._points: dict[int, int] = {}  # points appended per GPU (aligns sparkline buckets)
         self._spark_cache: dict[tuple[int, str, int], Text] = {}
+        self._spark_points = SparkPoints()
         self._received_at: float | None = None
         self._dirty = False
         self._compact_now: tuple[bool, bool] | None = None
@@ -422,11 +423,13 @@ class MonitorPane(Widget):
         cached = self._spark_cache.get(key)
         if cached is not None:
             return cached
-        values = self.history.series(index, metric)
+        ring = self.history.ring(index, metric)
+        n = 0 if ring is None else len(ring)
         # one cell per sample while the history is short, then coarser up to the whole window
-        # (10 minutes by default); buckets stay aligned to absolute sample numbers
-        bucket = max(1, min(len(values), self.history.capacity) // max(1, width))
-        points = bucketed(values, width, bucket, self._points.get(index, len(values)))
+        # (10 minutes by default); buckets stay aligned to absolute sample numbers, and the
+        # maxima of complete buckets are kept from sample to sample (monitor_spark)
+        bucket = max(1, min(n, self.history.capacity) // max(1, width))
+        points = self._spark_points.points(key, ring, width, bucket, self._points.get(index, n))
         lo, hi = series_scale(self._last_ok_gpu.get(index), metric)
         text = sparkline(points, width, lo, hi, style=SPARK_STYLES.get(metric, ""))
         self._spark_cache[key] = text

@@ -14,6 +14,8 @@ from typing import Callable, Iterable, Sequence
 from rich.cells import cell_len
 from rich.text import Span, Text
 
+from .text_lines import Line
+
 from engine.telemetry.samples import GpuSample
 
 GIB = 1 << 30
@@ -417,39 +419,96 @@ def layout_columns(width: int, has_plan: bool) -> list[tuple[Column, int]]:
 
 
 class LineBuilder:
-    """A line built piece by piece into one Text at the end: what Text.append/append_text do,
-    without their per-call checks and copies (a compact row is some 50 pieces, redrawn for
-    every GPU each sample). Strings must hold no control codes (all of ours are formatted
-    figures and names, and the final Text strips them anyway)."""
+    """A line built piece by piece as runs of (text, style), ending as a `Line` (drawn straight
+    into segments, see text_lines.line_strip) or a Rich Text: what Text.append/append_text do,
+    without their per-call checks and copies (a compact row is some 50 pieces and a card line
+    some 15, redrawn for every GPU each sample). Neighbouring unstyled pieces merge into one
+    run, as Text.render draws a gap between spans as one segment. Strings must hold no control
+    codes (all of ours are formatted figures and names)."""
 
-    __slots__ = ("parts", "spans", "n")
+    __slots__ = ("runs", "n", "_open", "_spanned", "_marks")
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.spans: list[Span] = []
+        self.runs: list[tuple[str, object]] = []
         self.n = 0
+        self._open = True  # an unstyled run last may take more text (no span boundary after it)
+        self._spanned = False  # a span was added (Text.render draws a Text without spans bare)
+        self._marks: list[int] = []  # where empty spans sit (an empty styled Text appended)
 
-    def add(self, s: str, style: str = "") -> None:
+    def add(self, s: str, style: object = "") -> None:
         if s:
-            if style:
-                self.spans.append(Span(self.n, self.n + len(s), style))
-            self.parts.append(s)
+            runs = self.runs
+            if not style:
+                if runs and self._open and not runs[-1][1]:
+                    runs[-1] = (runs[-1][0] + s, "")
+                else:
+                    runs.append((s, ""))
+                self._open = True
+            else:
+                runs.append((s, style))
+                self._spanned = True
             self.n += len(s)
 
     def add_text(self, t: Text) -> None:
-        n, size = self.n, len(t)
-        if t.style:
-            self.spans.append(Span(n, n + size, t.style))
-        self.parts.append(t.plain)
-        if t.spans:
-            self.spans.extend([Span(a + n, b + n, st) for a, b, st in t.spans])
-        self.n = n + size
+        """A Rich Text's pieces as Text.render would style them: its own style, if any, under
+        each span's (spans overlapping or not)."""
+        plain, spans, base = t.plain, t.spans, t.style
+        if not spans:
+            if plain or not base:
+                self.add(plain, base)
+            else:  # Text.append_text of an empty styled Text: an empty span, a cut in the line
+                self._spanned, self._open = True, False
+                self._marks.append(self.n)
+            return
+        size = len(plain)
+        self._spanned = True
+        if not base and all(b.start >= a.end for a, b in zip(spans, spans[1:])) and \
+                all(a.start < a.end <= size for a in spans):
+            pos = 0
+            for start, end, style in spans:  # ordered, apart: the gaps plain, each span styled
+                if start > pos:
+                    self.add(plain[pos:start])
+                self.add(plain[start:end], style if style else ("",))
+                pos = end
+            if size > pos:
+                self.add(plain[pos:])
+            return
+        # Rich's own walk (Text.render): a cut at each end of each span, each piece in the Text's
+        # style plus the spans over it, in their order; a piece is never joined across a cut
+        ends = {min(max(0, e), size) for span in spans for e in (span.start, span.end)}
+        self._marks.extend(self.n + min(a, size) for a, b, _st in spans if a >= b)
+        cuts = sorted(ends | {0, size})
+        if 0 in ends:
+            self._open = False
+        for lo, hi in zip(cuts, cuts[1:]):
+            style = ((base,) if base else ()) + tuple(st for a, b, st in spans if a <= lo and b >= hi)
+            self.add(plain[lo:hi], style if len(style) != 1 else (style[0] or ("",)))
+            self._open = False
+        self._open = size not in ends
 
     def cell_len(self) -> int:
-        return cell_len("".join(self.parts))
+        return cell_len("".join([t for t, _s in self.runs]))
 
-    def text(self, style: str = "") -> Text:
-        return Text("".join(self.parts), style=style, spans=self.spans)
+    def text(self, style: object = "") -> Text:
+        return self.line(style).to_text()
+
+    def line(self, base: object = "", *, rstrip: bool = False) -> Line:
+        runs = self.runs
+        bare = not self._spanned
+        if rstrip and runs:  # Text.rstrip: the trailing whitespace goes, spans cut with it
+            plain = "".join([t for t, _s in runs])
+            keep = len(plain.rstrip())
+            if keep < len(plain):
+                out, pos = [], 0
+                for t, st in runs:
+                    if pos >= keep:
+                        break
+                    out.append((t[: keep - pos], st) if pos + len(t) > keep else (t, st))
+                    pos += len(t)
+                runs = out
+                # the spans past the cut went with it
+                bare = not any(st for _t, st in runs) and not any(m < keep for m in self._marks)
+        return Line(tuple(runs), base, bare=bare)
 
 
 def _place(out: LineBuilder, cell: Text, w: int, justify: str) -> None:
@@ -658,6 +717,15 @@ def _build_card_ecc(g: GpuSample, width: int) -> Text:
     return line
 
 
+def _fitted(t: LineBuilder, width: int) -> Text | Line:
+    """The line, cut to `width` cells with an ellipsis when longer (Rich's truncate)."""
+    if t.cell_len() <= width:
+        return t.line()
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
 def card_lines(
     g: GpuSample,
     width: int,
@@ -667,20 +735,20 @@ def card_lines(
     fit_mark: Text | None = None,
     span: Callable[[int], str] | None = None,
     health: tuple[str, str] | None = None,
-) -> list[Text]:
+) -> list[Text | Line]:
     """The CARD_HEIGHT lines of a GPU's detail card (each built in one pass, see LineBuilder)."""
-    lines: list[Text] = [_card_title(g, width, fit_mark, health)]
+    lines: list[Text | Line] = [_card_title(g, width, fit_mark, health)]
 
     spark_w = width - CARD_LEFT - SPARK_LABEL if width >= CARD_LEFT + SPARK_LABEL + 8 else 0
 
-    def with_spark(left: Text | LineBuilder, metric: str, label: str) -> Text:
+    def with_spark(left: Text | LineBuilder, metric: str, label: str) -> Text | Line:
         if isinstance(left, LineBuilder):  # a figures line: pad it to CARD_LEFT in the builder
             size = left.cell_len()
             if spark_w <= 0 or size > CARD_LEFT:
                 left = left.text()
             else:
                 left.add(" " * (CARD_LEFT - size))
-                return _spark_tail(left, metric, label).text()
+                return _spark_tail(left, metric, label).line()
         if spark_w <= 0:
             left.truncate(width, overflow="ellipsis")
             return left
@@ -768,9 +836,7 @@ def card_lines(
     t.add(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
     t.add("   throttle ", LABEL)
     t.add_text(throttle_text(g.clock_event_reasons))
-    line = t.text()
-    line.truncate(width, overflow="ellipsis")
-    lines.append(line)
+    lines.append(_fitted(t, width))
 
     lines.append(_card_ecc(g, width))  # ECC and memory repair
     return lines
