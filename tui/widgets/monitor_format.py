@@ -199,7 +199,8 @@ def sparkline(
     blocks = _BLOCKS
     lead = " " * (width - len(pts)) if pad and len(pts) < width else ""
     if None not in pts:  # the usual case: one run of blocks
-        chars = "".join([blocks[int(round((min(max(v, lo), hi) - lo) / span * top))] for v in pts])
+        memo = _block_memo(lo, hi)
+        chars = "".join([memo.get(v) or _block(memo, v, lo, hi, span, top) for v in pts])
         n = len(lead)
         return Text(lead + chars, spans=[Span(n, n + len(chars), style)] if style and chars else None)
     parts = [lead]
@@ -220,6 +221,25 @@ def sparkline(
     if style and n > run:
         spans.append(Span(run, n, style))
     return Text("".join(parts), spans=spans)
+
+
+_BLOCK_MEMOS: dict[tuple[float, float], dict[float, str]] = {}
+
+
+def _block_memo(lo: float, hi: float) -> dict[float, str]:
+    """The block character of each value seen on the scale lo..hi (a sparkline redraws the same
+    few dozen values, sample after sample)."""
+    memo = _BLOCK_MEMOS.get((lo, hi))
+    if memo is None or len(memo) > 4096:
+        if len(_BLOCK_MEMOS) > 64:
+            _BLOCK_MEMOS.clear()
+        memo = _BLOCK_MEMOS[(lo, hi)] = {}
+    return memo
+
+
+def _block(memo: dict[float, str], v: float, lo: float, hi: float, span: float, top: int) -> str:
+    c = memo[v] = _BLOCKS[int(round((min(max(v, lo), hi) - lo) / span * top))]
+    return c
 
 
 def bar(fraction: float | None, width: int, *, style: str = "") -> Text:

@@ -250,14 +250,23 @@ class TextLines(Widget):
         self._strips_key = key
         return strips
 
+    _paint_width: int | None = None  # the width while render_lines runs (Widget.size walks the DOM)
+
     def render_lines(self, crop: Region) -> list[Strip]:
+        width = self.size.width
         # a new style (focus, a class, the theme) repaints the whole widget: build afresh
-        if self._strips is not None and self._strips_key != (self.size.width, self.line_style()):
+        if self._strips is not None and self._strips_key != (width, self.line_style()):
             self._strips = None
-        return super().render_lines(crop)
+        self._paint_width = width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_width = None
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._paint_width
+        if width is None:
+            width = self.size.width
         if self._strips is None or self._strips_key is None or self._strips_key[0] != width:
             self._strips = self._build(width)
         if y < len(self._strips):
