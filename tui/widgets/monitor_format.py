@@ -278,27 +278,28 @@ class Column:
     header: str
     width: int  # minimum width
     priority: int  # lower is kept longer when the terminal is narrow
-    cell: Callable[[GpuSample, int, RowContext], Text]
+    # a Text, or (text, style) for a cell in one style (no Text to build: some 100 cells a sample)
+    cell: Callable[[GpuSample, int, RowContext], Text | tuple[str, str]]
     flex: int = 0  # share of the spare width
     max_width: int = 0  # 0: no maximum
     justify: str = "left"
 
 
-def _util_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.gpu_util_pct, "{}%").rjust(w), style=pct_style(g.gpu_util_pct, 101, 101))
+def _util_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.gpu_util_pct, "{}%").rjust(w), pct_style(g.gpu_util_pct, 101, 101)
 
 
 def _util_hist(g: GpuSample, w: int, ctx: RowContext) -> Text:
     return ctx.spark(g.index, "gpu_util_pct", w)
 
 
-def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     used = g.memory_used_bytes  # as NVML reports it (nvidia-smi's figure); reserved is apart
     frac = g.memory_used_fraction
     if used is None and g.memory_total_bytes is None:
-        return Text("N/A".rjust(w), style=DIM)
+        return "N/A".rjust(w), DIM
     text = f"{gib(used)}/{gib(g.memory_total_bytes)}G"
-    return Text(text.rjust(w), style=pct_style(None if frac is None else frac * 100))
+    return text.rjust(w), pct_style(None if frac is None else frac * 100)
 
 
 def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Text:
@@ -306,15 +307,15 @@ def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Text:
     return bar(frac, w, style=pct_style(None if frac is None else frac * 100) or "cyan")
 
 
-def _memutil_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.mem_util_pct, "{}%").rjust(w))
+def _memutil_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.mem_util_pct, "{}%").rjust(w), ""
 
 
-def _temp_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.temperature_c, "{}°C").rjust(w), style=temp_style(g, ctx.warn_margin_c))
+def _temp_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.temperature_c, "{}°C").rjust(w), temp_style(g, ctx.warn_margin_c)
 
 
-def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     if g.power_w is None:
         text = "N/A"
     elif g.power_limit_w:
@@ -322,28 +323,28 @@ def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
     else:
         text = f"{g.power_w:.0f}W"
     frac = g.power_fraction
-    return Text(text.rjust(w), style=pct_style(None if frac is None else frac * 100, 97, 101))
+    return text.rjust(w), pct_style(None if frac is None else frac * 100, 97, 101)
 
 
-def _clock_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.sm_clock_mhz, "{}MHz").rjust(w))
+def _clock_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.sm_clock_mhz, "{}MHz").rjust(w), ""
 
 
-def _pstate_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.pstate, "P{}"))
+def _pstate_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.pstate, "P{}"), ""
 
 
-def _fan_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.fan_pct, "{}%").rjust(w), style=DIM if g.fan_pct is None else "")
+def _fan_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.fan_pct, "{}%").rjust(w), DIM if g.fan_pct is None else ""
 
 
-def _pcie_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _pcie_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     if g.pcie_gen is None and g.pcie_width is None:
-        return Text("N/A", style=DIM)
+        return "N/A", DIM
     style = ""
     if g.pcie_width is not None and g.pcie_width_max and g.pcie_width < g.pcie_width_max:
         style = WARN  # a link trained below its width is a hardware problem; low gen is just idle
-    return Text(f"{na(g.pcie_gen)}x{na(g.pcie_width)}", style=style)
+    return f"{na(g.pcie_gen)}x{na(g.pcie_width)}", style
 
 
 def _ecc_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
@@ -380,7 +381,7 @@ def ecc_short(g: GpuSample) -> Text:
 
 
 COMPACT_COLUMNS: tuple[Column, ...] = (
-    Column("name", "NAME", 9, 6, lambda g, w, c: Text(fit(short_name(g.name, memory=False), w)), flex=1,
+    Column("name", "NAME", 9, 6, lambda g, w, c: (fit(short_name(g.name, memory=False), w), ""), flex=1,
            max_width=22),
     Column("util", "UTIL", 4, 0, _util_cell, justify="right"),
     Column("util_hist", "UTIL", 8, 3, _util_hist, flex=3, max_width=60),
@@ -531,7 +532,20 @@ class LineBuilder:
         return Line(tuple(runs), base, bare=bare)
 
 
-def _place(out: LineBuilder, cell: Text, w: int, justify: str) -> None:
+def _place(out: LineBuilder, cell: Text | tuple[str, str], w: int, justify: str) -> None:
+    if type(cell) is tuple:
+        plain, style = cell
+        size = cell_len(plain)
+        if size <= w:  # what the Text of it makes, below
+            if justify == "right":
+                out.add(" " * (w - size))
+                out.add(plain, style)
+                out.add(" ")
+            else:
+                out.add(plain, style)
+                out.add(" " * (w - size + 1))
+            return
+        cell = Text(plain, style=style)
     size = cell.cell_len
     if size > w:
         cell = cell.copy()
@@ -556,15 +570,13 @@ def span_text(seconds: float) -> str:
     return f"{seconds / 3600:.0f}h"
 
 
-def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Text:
+def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Line:
     out = LineBuilder()
     out.add("GPU ")
     for col, w in layout:
         title = f"UTIL {span}" if col.key == "util_hist" and span else col.header
         _place(out, Text(title, style=LABEL), w, col.justify)
-    text = out.text(LABEL)
-    text.rstrip()
-    return text
+    return out.line(LABEL, rstrip=True)
 
 
 # "backoff" only comes from old traces (now a lost/error row carries `retry_in_s`)
@@ -594,7 +606,7 @@ def health_mark(ctx_health: dict[int, tuple[str, str]] | None, index: int) -> Te
     return Text("!", style=BAD if h[0] == "critical" else WARN)
 
 
-def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Text:
+def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Line:
     out = LineBuilder()
     out.add(f"{g.index:>2}")
     out.add_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
@@ -613,12 +625,10 @@ def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx:
         rest = width - out.cell_len()
         msg.truncate(max(0, rest), overflow="ellipsis")
         out.add_text(msg)
-        return out.text(LABEL)
+        return out.line(LABEL)
     for col, w in layout:
         _place(out, col.cell(g, w, ctx), w, col.justify)
-    text = out.text(LABEL)
-    text.rstrip()
-    return text
+    return out.line(LABEL, rstrip=True)
 
 
 # ---- the detail card -------------------------------------------------------------------------
