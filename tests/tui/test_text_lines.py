@@ -59,7 +59,7 @@ class _Lines(TextLines):
 
     def lines(self, width: int) -> list[Text]:
         self.built += 1
-        return [Text(f"line {v}") for v in self.values]
+        return [Text(f"line {v}", spans=[Span(0, 4, "red")]) for v in self.values]  # an ANSI colour
 
 
 class _Host(App):
@@ -149,3 +149,51 @@ def test_a_built_line_draws_the_segments_of_its_text():
         got = line_strip(line, width, style, console)
         assert list(got) == list(expected), (reference, line.runs, width, style)
         assert list(text_strip(line.to_text(), width, style, console)) == list(expected)
+
+
+class _Boxed(App):
+    CSS = "_Lines.-boxed { border: round red; padding: 0 1; } _Lines { background: $panel; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield _Lines()
+
+
+async def test_lines_painted_directly_are_the_styles_caches_own():
+    """TextLines paints a plain widget's lines itself (no StylesCache): the strips are what
+    Textual's StylesCache makes of them (through the app's line filters, whole or cropped),
+    under an ancestor's opacity, and once a class gives the widget a border (StylesCache draws
+    it)."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    def both(widget):
+        crop = Region(0, 0, widget.size.width, widget.size.height)
+        ours = [list(s) for s in widget.render_lines(crop)]
+        widget._styles_cache.clear()
+        theirs = [list(s) for s in Widget.render_lines(widget, crop)]
+        widget._styles_cache.clear()
+        part = Region(2, 1, 5, 2)  # a crop inside the widget, as a partly covered widget gets
+        ours_part = [list(s) for s in widget.render_lines(part)]
+        widget._styles_cache.clear()
+        return ours, theirs, ours_part, [list(s) for s in Widget.render_lines(widget, part)]
+
+    app = _Boxed()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        widget = app.query_one(_Lines)
+        widget.values = ["a", "wide line of text", "c"]
+        widget.refresh_lines()
+        ours, theirs, ours_part, theirs_part = both(widget)
+        assert ours == theirs and ours_part == theirs_part
+        assert "".join(t for t, _s, _c in ours[1]).startswith("line wide line")
+        app.query_one(Vertical).styles.opacity = 0.5  # an ancestor's opacity: StylesCache's way
+        await pilot.pause()
+        ours, theirs, *_ = both(widget)
+        assert ours == theirs
+        app.query_one(Vertical).styles.opacity = 1.0
+        widget.add_class("-boxed")
+        await pilot.pause()
+        ours, theirs, ours_part, theirs_part = both(widget)
+        assert ours == theirs and ours_part == theirs_part
+        assert ours[0][0].text.startswith("╭")

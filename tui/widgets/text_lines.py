@@ -32,6 +32,30 @@ def memo_rich_style(widget: Widget) -> Style:
     return style
 
 
+def _plain_paint(widget: Widget) -> object | None:
+    """The widget's background colour (what StylesCache hands the line filters) if Textual's
+    StylesCache would draw its content lines unchanged: no border, outline, padding, tint,
+    opacity, text opacity, hatch or link hover; else None. Kept until the styles of the widget
+    or an ancestor change, as memo_rich_style."""
+    key = tuple(node.styles._cache_key for node in widget.ancestors_with_self)
+    memo = widget.__dict__.get("_plain_paint_memo")
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    styles = widget.styles
+    plain = (
+        not any(edge for edge, _color in styles.border)
+        and not any(edge for edge, _color in styles.outline)
+        and not any(styles.padding)
+        and not styles.tint.a
+        and widget.opacity == 1.0
+        and styles.text_opacity == 1.0
+        and not (styles.has_rule("hatch") and styles.hatch != "none")
+    )
+    background = widget.background_colors[1] if plain else None
+    widget.__dict__["_plain_paint_memo"] = (key, background)
+    return background
+
+
 def _render_text(text: Text, console: Console) -> list[Segment]:
     """`list(text.render(console))` for a Text whose spans are in order and do not overlap (what
     the Monitor's LineBuilder and Text.append make): each gap in the Text's own style, each span
@@ -259,9 +283,34 @@ class TextLines(Widget):
             self._strips = None
         self._paint_width = width
         try:
-            return super().render_lines(crop)
+            plain = _plain_paint(self)
+            hover = self.hover_style
+            if plain is None or self.region.size != self.size or (
+                    self.auto_links and hover._link_id and hover._meta and "@click" in hover.meta):
+                return super().render_lines(crop)  # (a link under the mouse: StylesCache styles it)
+            return self._paint_plain(crop, width, plain)
         finally:
             self._paint_width = None
+
+    def _paint_plain(self, crop: Region, width: int, background: object) -> list[Strip]:
+        """What StylesCache.render_widget makes of a widget with no border, outline, padding,
+        tint, opacity or hatch: each content line as it is (ours are `width` cells in the
+        widget's style), through the app's line filters. Done here for the Monitor's lines
+        (StylesCache costs some 100 us a widget and 40 us a changed line in property lookups
+        and copies, for 30-50 changed lines a sample); tests/tui/test_text_lines.py checks the
+        lines are StylesCache's own. The StylesCache is left empty, so a widget that stops
+        being plain (a class adds a border) is drawn by it afresh."""
+        self._styles_cache.clear()
+        render_line = self.render_line
+        strips = [render_line(y) for y in crop.line_range]
+        if any(strip.cell_length != width for strip in strips):
+            return super().render_lines(crop)
+        for line_filter in self.get_line_filters():
+            strips = [strip.apply_filter(line_filter, background) for strip in strips]  # type: ignore[arg-type]
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         width = self._paint_width
