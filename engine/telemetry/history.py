@@ -123,6 +123,13 @@ class History:
             raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
         return list(self._host[metric])
 
+    def host_tail(self, metric: str, k: int) -> list[float | None]:
+        """The newest `k` points of a host series (what the host panel's sparklines show)."""
+        if metric not in HOST_METRICS:
+            raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
+        ring = self._host[metric]
+        return ring.slice(len(ring) - k, len(ring))
+
     @property
     def host_points(self) -> int:
         return len(self._host["cpu_pct"])

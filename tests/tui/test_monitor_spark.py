@@ -53,3 +53,16 @@ def test_ring_slice_reads_across_the_wrap():
     assert ring.slice(0, 5) == list(ring)
     assert ring.slice(1, 4) == [4.0, 5.0, 6.0]
     assert ring.slice(3, 99) == [6.0, 7.0] and ring.slice(-3, 1) == [None] and ring.slice(4, 2) == []
+
+
+def test_host_tail_is_the_end_of_the_host_series():
+    from engine.telemetry.history import History
+    from engine.telemetry.samples import HostSample, HostStats
+
+    h = History(window_s=5, interval_s=1)
+    for k in range(8):
+        stats = None if k == 5 else HostStats(cpu_pct=float(k), load_1=1.0)
+        h.append_host(HostSample(timestamp=float(k), hostname="h", backend="scripted", host=stats))
+    for k in (1, 3, 5, 9):
+        assert h.host_tail("cpu_pct", k) == h.host_series("cpu_pct")[-k:]
+    assert h.host_tail("cpu_pct", 3) == [None, 6.0, 7.0]

@@ -381,7 +381,7 @@ class MonitorPane(Widget):
         h = self.history
 
         def series(metric: str, width: int) -> list[float | None]:
-            return h.host_series(metric)[-width:]
+            return h.host_tail(metric, width)  # not a copy of the whole ring
 
         self.query_one(HostPanel).show(None if s is None else s.host, series, h.host_points)
 
