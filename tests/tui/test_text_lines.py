@@ -197,3 +197,40 @@ async def test_lines_painted_directly_are_the_styles_caches_own():
         ours, theirs, ours_part, theirs_part = both(widget)
         assert ours == theirs and ours_part == theirs_part
         assert ours[0][0].text.startswith("╭")
+
+
+def test_a_kept_bar_is_the_bar_appended():
+    """monitor_format.add_bar (a bar's runs kept per shape) builds what appending bar() does."""
+    from tui.widgets.monitor_format import LineBuilder, add_bar, bar
+
+    for fraction in (None, 0.0, 0.04, 0.5, 0.999, 1.0, 1.7):
+        for width in (0, 1, 12):
+            for style in ("green", "bold red"):
+                kept, appended = LineBuilder(), LineBuilder()
+                for b in (kept, appended):
+                    b.add("mem ", "bold")
+                add_bar(kept, fraction, width, style=style)
+                add_bar(kept, fraction, width, style=style)  # the second time from the memo
+                appended.add_text(bar(fraction, width, style=style))
+                appended.add_text(bar(fraction, width, style=style))
+                assert kept.line() == appended.line(), (fraction, width, style)
+
+
+def test_a_sparkline_line_is_the_sparkline_text_added():
+    """sparkline_line (runs straight from the points) is what adding sparkline()'s Text to a
+    line gives: gaps, padding, no style, a full or empty history."""
+    from tui.widgets.monitor_format import LineBuilder, sparkline, sparkline_line
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        points = [None if rng.random() < 0.2 else rng.uniform(-10, 110) for _ in range(rng.randint(0, 30))]
+        width, style = rng.randint(0, 25), rng.choice(["", "green", "bold red"])
+        as_text, as_line = LineBuilder(), LineBuilder()
+        for b in (as_text, as_line):
+            b.add("util ", "dim")
+        as_text.add_text(sparkline(points, width, 0.0, 100.0, style=style))
+        as_line.add_line(sparkline_line(points, width, 0.0, 100.0, style=style))
+        assert as_line.line() == as_text.line(), (points, width, style)
+        alone = LineBuilder()
+        alone.add_text(sparkline(points, width, 0.0, 100.0, style=style))
+        assert sparkline_line(points, width, 0.0, 100.0, style=style) == alone.line()

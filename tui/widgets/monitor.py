@@ -63,13 +63,13 @@ from .monitor_format import (
     series_scale,
     short_name,
     span_text,
-    sparkline,
+    sparkline_line,
 )
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
 from .monitor_host import HostPanel
 from .monitor_spark import SparkPoints
 from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value, elapsed_text
-from .text_lines import TextStatic
+from .text_lines import Line, TextStatic
 
 if TYPE_CHECKING:
     from engine.plan import Plan
@@ -154,7 +154,7 @@ class MonitorPane(Widget):
         self._last_good: HostSample | None = None  # the last sample that had GPU rows
         self._last_ok_gpu: dict[int, GpuSample] = {}
         self._points: dict[int, int] = {}  # points appended per GPU (aligns sparkline buckets)
-        self._spark_cache: dict[tuple[int, str, int], Text] = {}
+        self._spark_cache: dict[tuple[int, str, int], Line] = {}
         self._spark_points = SparkPoints()
         self._received_at: float | None = None
         self._dirty = False
@@ -418,7 +418,7 @@ class MonitorPane(Widget):
             detail_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
                              self._health)
 
-    def _spark(self, index: int, metric: str, width: int) -> Text:
+    def _spark(self, index: int, metric: str, width: int) -> Line:
         key = (index, metric, width)
         cached = self._spark_cache.get(key)
         if cached is not None:
@@ -431,7 +431,7 @@ class MonitorPane(Widget):
         bucket = max(1, min(n, self.history.capacity) // max(1, width))
         points = self._spark_points.points(key, ring, width, bucket, self._points.get(index, n))
         lo, hi = series_scale(self._last_ok_gpu.get(index), metric)
-        text = sparkline(points, width, lo, hi, style=SPARK_STYLES.get(metric, ""))
+        text = sparkline_line(points, width, lo, hi, style=SPARK_STYLES.get(metric, ""))
         self._spark_cache[key] = text
         return text
 

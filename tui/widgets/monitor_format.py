@@ -223,6 +223,42 @@ def sparkline(
     return Text("".join(parts), spans=spans)
 
 
+def sparkline_line(points: Sequence[float | None], width: int, lo: float, hi: float, *, style: str = "") -> Line:
+    """`sparkline(...)` as a Line (the runs LineBuilder.add_text makes of that Text), built
+    straight from the points: the Monitor draws 32 of them a sample."""
+    if width <= 0:
+        return Line((), bare=True)
+    pts = list(points)[-width:]
+    span = hi - lo if hi > lo else 1.0
+    top = len(_BLOCKS) - 1
+    lead = " " * (width - len(pts)) if len(pts) < width else ""
+    memo = _block_memo(lo, hi)
+    if None not in pts:
+        chars = "".join([memo.get(v) or _block(memo, v, lo, hi, span, top) for v in pts])
+        if not style or not chars:
+            return Line(((lead + chars, ""),) if lead or chars else (), bare=True)
+        return Line(((lead, ""), (chars, style)) if lead else ((chars, style),))
+    runs: list[tuple[str, object]] = [(lead, "")] if lead else []
+    block = ""
+    for v in pts:
+        if v is None:
+            if block:
+                runs.append((block, style) if style else (block, ""))
+                block = ""
+            runs.append(("·", DIM))
+            continue
+        block += memo.get(v) or _block(memo, v, lo, hi, span, top)
+    if block:
+        runs.append((block, style) if style else (block, ""))
+    merged: list[tuple[str, object]] = []
+    for t, st in runs:  # unstyled neighbours join, as LineBuilder.add joins them
+        if not st and merged and not merged[-1][1]:
+            merged[-1] = (merged[-1][0] + t, "")
+        else:
+            merged.append((t, st))
+    return Line(tuple(merged))
+
+
 _BLOCK_MEMOS: dict[tuple[float, float], dict[float, str]] = {}
 
 
@@ -240,6 +276,26 @@ def _block_memo(lo: float, hi: float) -> dict[float, str]:
 def _block(memo: dict[float, str], v: float, lo: float, hi: float, span: float, top: int) -> str:
     c = memo[v] = _BLOCKS[int(round((min(max(v, lo), hi) - lo) / span * top))]
     return c
+
+
+_BAR_RUNS: dict[tuple, tuple[tuple[tuple[str, object], ...], bool]] = {}
+
+
+def add_bar(out: "LineBuilder", fraction: float | None, width: int, *, style: str = "") -> None:
+    """out.add_text(bar(fraction, width, style=style)), the bar's runs kept per shape (a card
+    draws two bars a sample, from some hundred distinct shapes)."""
+    eighths = None if fraction is None else int(round(min(1.0, max(0.0, fraction)) * width * 8))
+    key = (eighths, width, style)
+    kept = _BAR_RUNS.get(key)
+    if kept is None:
+        if len(_BAR_RUNS) > 4096:
+            _BAR_RUNS.clear()
+        one = LineBuilder()
+        one.add_text(bar(fraction, width, style=style))
+        kept = _BAR_RUNS[key] = (tuple(one.runs), one._spanned)
+    for text, run_style in kept[0]:  # each run styled (the bar's own style or the track's)
+        out.add(text, run_style)
+    out._spanned = out._spanned or kept[1]
 
 
 def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
@@ -266,7 +322,7 @@ def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
 class RowContext:
     """What a row needs besides its GpuSample: sparkline data, the plan fit, thresholds."""
 
-    spark: Callable[[int, str, int], Text]  # (gpu index, metric, width) -> sparkline
+    spark: Callable[[int, str, int], Text | Line]  # (gpu index, metric, width) -> sparkline
     fit_marks: dict[int, Text]
     warn_margin_c: int = 5
     health: dict[int, tuple[str, str]] | None = None  # index -> (severity, reason) of active alerts
@@ -507,6 +563,13 @@ class LineBuilder:
             self._open = False
         self._open = size not in ends
 
+    def add_line(self, line: Line) -> None:
+        """A Line's runs, as add_text of its Text would add them."""
+        for t, st in line.runs:
+            self.add(t, st)
+        if not line.bare:
+            self._spanned = True
+
     def cell_len(self) -> int:
         return cell_len("".join([t for t, _s in self.runs]))
 
@@ -546,6 +609,18 @@ def _place(out: LineBuilder, cell: Text | tuple[str, str], w: int, justify: str)
                 out.add(" " * (w - size + 1))
             return
         cell = Text(plain, style=style)
+    elif isinstance(cell, Line):
+        size = cell.cell_len
+        if size <= w:
+            if justify == "right":
+                out.add(" " * (w - size))
+                out.add_line(cell)
+                out.add(" ")
+            else:
+                out.add_line(cell)
+                out.add(" " * (w - size + 1))
+            return
+        cell = cell.to_text()
     size = cell.cell_len
     if size > w:
         cell = cell.copy()
@@ -759,7 +834,7 @@ def _fitted(t: LineBuilder, width: int) -> Text | Line:
 def card_lines(
     g: GpuSample,
     width: int,
-    spark: Callable[[int, str, int], Text],
+    spark: Callable[[int, str, int], Text | Line],
     *,
     warn_margin_c: int = 5,
     fit_mark: Text | None = None,
@@ -786,14 +861,21 @@ def card_lines(
         if metric == "gpu_util_pct" and span is not None and span(spark_w):
             label = f"{label} {span(spark_w)}"
         left.append(f" {label:<{SPARK_LABEL - 2}} ", style=DIM)
-        left.append_text(spark(g.index, metric, spark_w))
+        drawn = spark(g.index, metric, spark_w)
+        left.append_text(drawn.to_text() if isinstance(drawn, Line) else drawn)
         return left
 
     def _spark_tail(left: LineBuilder, metric: str, label: str) -> LineBuilder:
-        if metric == "gpu_util_pct" and span is not None and span(spark_w):
-            label = f"{label} {span(spark_w)}"
+        if metric == "gpu_util_pct" and span is not None:
+            shown = span(spark_w)
+            if shown:
+                label = f"{label} {shown}"
         left.add(f" {label:<{SPARK_LABEL - 2}} ", DIM)
-        left.add_text(spark(g.index, metric, spark_w))
+        drawn = spark(g.index, metric, spark_w)
+        if isinstance(drawn, Line):
+            left.add_line(drawn)
+        else:
+            left.add_text(drawn)
         return left
 
     if g.state != "ok":
@@ -819,7 +901,7 @@ def card_lines(
     t.add("util  ", LABEL)
     t.add(na(g.gpu_util_pct, "{:>3}%"))
     t.add(" ")
-    t.add_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
+    add_bar(t, None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green")
     t.add(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
           f"  dec {na(g.decoder_util_pct, '{}%')}")
     lines.append(with_spark(t, "gpu_util_pct", "util"))
@@ -831,7 +913,7 @@ def card_lines(
     t.add("mem   ", LABEL)
     t.add(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", pct_style(None if frac is None else frac * 100))
     t.add(" ")
-    t.add_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
+    add_bar(t, frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan")
     t.add(f"  free {gib(g.memory_free_bytes)}")
     if g.memory_reserved_bytes is not None:
         t.add(f"  rsvd {gib(g.memory_reserved_bytes)}", DIM)

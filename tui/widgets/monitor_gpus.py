@@ -27,7 +27,7 @@ from .monitor_format import (
 )
 from .text_lines import Line, TextLines
 
-SparkFn = Callable[[int, str, int], Text]
+SparkFn = Callable[[int, str, int], Text | Line]
 SpanFn = Callable[[int], str] | None
 
 
