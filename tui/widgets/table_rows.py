@@ -7,7 +7,8 @@ every row every second (its TIME column). `CachedRowsTable.render_line` draws a 
 neither under the cursor nor under a mouse-hover highlight from its cells' segments instead:
 each cell rendered by Rich exactly as DataTable renders it (the cell padded, with the row's
 style and the cell's row/column meta for clicks) and kept until that cell's value, style or
-width changes. The header, the cursor's row, a hovered row, and any table with fixed rows or
+width changes; each cell's segments are simplified once (cells never merge with each other:
+each carries its own row/column meta), so the joined row needs no simplify pass. The header, the cursor's row, a hovered row, and any table with fixed rows or
 columns, row labels, zebra stripes, rows taller than one line or a horizontal scroll are drawn
 by DataTable itself. tests/tui/test_table_rows.py checks that the lines are DataTable's own,
 segment for segment. Reads DataTable's private row/column maps (textual is pinned, see
@@ -126,6 +127,7 @@ class CachedRowsTable(DataTable):
         # across it is cut, each cell's segments joined as DataTable's crop and simplify would
         # leave them (cells never merge: each carries its own row/column meta)
         clipped = label_width + sum(widths) > width and not label_width
+        fits = label_width + sum(widths) <= width
         for ci, (column, cell) in enumerate(zip(columns, cells)):
             cell_width = widths[ci]
             if clipped and table_width >= width:
@@ -141,7 +143,7 @@ class CachedRowsTable(DataTable):
                     cell_segs = console.render_lines(
                         Styled(Padding(cell, (0, padding)), pre_style=pre, post_style=post), options)[0]
                 entry = cache[(row_key, ci)] = (cell, key, cell_segs, {})
-            if clipped:
+            if clipped or fits:
                 room = min(cell_width, width - (table_width - cell_width))
                 cut = entry[3].get(room)  # this cell's segments, simplified, cut to `room`
                 if cut is None:
@@ -155,7 +157,9 @@ class CachedRowsTable(DataTable):
         extend = row_style + end_component + Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * max(0, width - table_width), extend))
         self.plain_rows_drawn += 1
-        if table_width <= width:  # the extension fills the line exactly
+        if fits:  # the extension fills the line exactly; the cells are simplified already
+            return Strip(segments, width)
+        if table_width <= width:
             return Strip(segments, width).simplify()
         return Strip(segments).crop(0, width).adjust_cell_length(width, row_style).simplify()
 
