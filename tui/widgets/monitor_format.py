@@ -278,24 +278,27 @@ def _block(memo: dict[float, str], v: float, lo: float, hi: float, span: float, 
     return c
 
 
-_BAR_RUNS: dict[tuple, tuple[tuple[tuple[str, object], ...], bool]] = {}
+_BAR_LINES: dict[tuple, Line] = {}
+
+
+def bar_line(fraction: float | None, width: int, *, style: str = "") -> Line:
+    """`bar(...)` as a Line (the runs LineBuilder.add_text makes of it), kept per shape: the
+    Monitor draws 8 to 16 bars a sample from some hundred distinct shapes."""
+    eighths = None if fraction is None else int(round(min(1.0, max(0.0, fraction)) * width * 8))
+    key = (eighths, width, style)
+    line = _BAR_LINES.get(key)
+    if line is None:
+        if len(_BAR_LINES) > 4096:
+            _BAR_LINES.clear()
+        one = LineBuilder()
+        one.add_text(bar(fraction, width, style=style))
+        line = _BAR_LINES[key] = one.line()
+    return line
 
 
 def add_bar(out: "LineBuilder", fraction: float | None, width: int, *, style: str = "") -> None:
-    """out.add_text(bar(fraction, width, style=style)), the bar's runs kept per shape (a card
-    draws two bars a sample, from some hundred distinct shapes)."""
-    eighths = None if fraction is None else int(round(min(1.0, max(0.0, fraction)) * width * 8))
-    key = (eighths, width, style)
-    kept = _BAR_RUNS.get(key)
-    if kept is None:
-        if len(_BAR_RUNS) > 4096:
-            _BAR_RUNS.clear()
-        one = LineBuilder()
-        one.add_text(bar(fraction, width, style=style))
-        kept = _BAR_RUNS[key] = (tuple(one.runs), one._spanned)
-    for text, run_style in kept[0]:  # each run styled (the bar's own style or the track's)
-        out.add(text, run_style)
-    out._spanned = out._spanned or kept[1]
+    """out.add_text(bar(fraction, width, style=style)), from the kept runs."""
+    out.add_line(bar_line(fraction, width, style=style))
 
 
 def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
@@ -335,7 +338,7 @@ class Column:
     width: int  # minimum width
     priority: int  # lower is kept longer when the terminal is narrow
     # a Text, or (text, style) for a cell in one style (no Text to build: some 100 cells a sample)
-    cell: Callable[[GpuSample, int, RowContext], Text | tuple[str, str]]
+    cell: Callable[[GpuSample, int, RowContext], Text | Line | tuple[str, str]]
     flex: int = 0  # share of the spare width
     max_width: int = 0  # 0: no maximum
     justify: str = "left"
@@ -358,9 +361,9 @@ def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     return text.rjust(w), pct_style(None if frac is None else frac * 100)
 
 
-def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Line:
     frac = g.memory_used_fraction
-    return bar(frac, w, style=pct_style(None if frac is None else frac * 100) or "cyan")
+    return bar_line(frac, w, style=pct_style(None if frac is None else frac * 100) or "cyan")
 
 
 def _memutil_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
@@ -595,7 +598,7 @@ class LineBuilder:
         return Line(tuple(runs), base, bare=bare)
 
 
-def _place(out: LineBuilder, cell: Text | tuple[str, str], w: int, justify: str) -> None:
+def _place(out: LineBuilder, cell: Text | Line | tuple[str, str], w: int, justify: str) -> None:
     if type(cell) is tuple:
         plain, style = cell
         size = cell_len(plain)
