@@ -47,6 +47,18 @@ class Ring:
     def __len__(self) -> int:
         return self._len
 
+    def slice(self, lo: int, hi: int) -> list[float | None]:
+        """Points `lo` to `hi - 1` (0 is the oldest kept), without copying the rest of the ring."""
+        lo, hi = max(0, lo), min(self._len, hi)
+        if hi <= lo:
+            return []
+        cap, data = len(self._data), self._data
+        a, b = (self._start + lo) % cap, (self._start + hi) % cap
+        values = list(data[a:b]) if a < b else list(data[a:]) + list(data[:b])
+        if self._none:
+            return [None if v != v else v for v in values]
+        return values
+
     def __iter__(self) -> Iterator[float | None]:
         cap, start, data = len(self._data), self._start, self._data
         end = start + self._len
@@ -111,6 +123,13 @@ class History:
             raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
         return list(self._host[metric])
 
+    def host_tail(self, metric: str, k: int) -> list[float | None]:
+        """The newest `k` points of a host series (what the host panel's sparklines show)."""
+        if metric not in HOST_METRICS:
+            raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
+        ring = self._host[metric]
+        return ring.slice(len(ring) - k, len(ring))
+
     @property
     def host_points(self) -> int:
         return len(self._host["cpu_pct"])
@@ -138,6 +157,14 @@ class History:
             raise KeyError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
         h = self._gpus.get(index)
         return [] if h is None else list(getattr(h, metric))
+
+    def ring(self, index: int, metric: str) -> Ring | None:
+        """The ring itself (its `slice` reads a few points; a GPU replaced at this index gets a
+        new ring, so a reader can tell its cached view is of another GPU)."""
+        if metric not in METRICS:
+            raise KeyError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+        h = self._gpus.get(index)
+        return None if h is None else getattr(h, metric)
 
     def times(self, index: int) -> list[float]:
         h = self._gpus.get(index)

@@ -59,7 +59,7 @@ class _Lines(TextLines):
 
     def lines(self, width: int) -> list[Text]:
         self.built += 1
-        return [Text(f"line {v}") for v in self.values]
+        return [Text(f"line {v}", spans=[Span(0, 4, "red")]) for v in self.values]  # an ANSI colour
 
 
 class _Host(App):
@@ -106,3 +106,131 @@ async def test_the_memoised_style_follows_an_ancestors_class():
         assert after.bgcolor is not None and after.bgcolor.triplet == (255, 0, 0)
         # and the lines are drawn in it
         assert list(widget.render_line(0))[0].style.bgcolor == after.bgcolor
+
+
+def test_a_built_line_draws_the_segments_of_its_text():
+    """LineBuilder.line() drawn by line_strip is segment for segment what text_strip draws of the
+    same pieces as one Rich Text (LineBuilder.text(), the path the Monitor took before): pieces
+    plain and styled, Texts with a style of their own over spans (the bars), a base style, and
+    the trailing blanks cut as Text.rstrip cuts them."""
+    from tui.widgets.monitor_format import LineBuilder
+    from tui.widgets.text_lines import line_strip
+
+    console = Console(width=200, force_terminal=True, color_system="truecolor")
+    rng = random.Random(5)
+    styles = [Style.null(), Style(color="white", bgcolor="black"), Style(bold=True)]
+    words = ["ab", "  ", "▁▂█", "°C", "x", ""]
+    span_styles = ["", "bold", "dim", "red", "green on blue"]
+    for _ in range(3000):
+        b = LineBuilder()
+        reference = Text()
+        for _ in range(rng.randint(0, 8)):
+            if rng.random() < 0.6:
+                piece, style = rng.choice(words) * rng.randint(0, 3), rng.choice(span_styles)
+                b.add(piece, style)
+                reference.append(piece, style=style or None)
+            else:  # a Text of its own: a style over it, spans in it (apart or overlapping)
+                t = Text(rng.choice(words) * rng.randint(0, 3), style=rng.choice(span_styles))
+                t.append(rng.choice(words), style=rng.choice(span_styles))
+                if rng.random() < 0.3 and len(t):  # a span over others (overlapping, or empty)
+                    start = rng.randint(0, len(t))
+                    t.spans.append(Span(start, rng.randint(start, len(t)), "italic"))
+                b.add_text(t)
+                reference.append_text(t)
+        base = rng.choice(["", "bold"])
+        reference.style = base
+        rstrip = rng.random() < 0.3
+        if rstrip:
+            reference.rstrip()
+        width, style = rng.randint(1, 60), rng.choice(styles)
+        line = b.line(base, rstrip=rstrip)
+        assert line.plain == reference.plain
+        expected = text_strip(reference, width, style, console)
+        got = line_strip(line, width, style, console)
+        assert list(got) == list(expected), (reference, line.runs, width, style)
+        assert list(text_strip(line.to_text(), width, style, console)) == list(expected)
+
+
+class _Boxed(App):
+    CSS = "_Lines.-boxed { border: round red; padding: 0 1; } _Lines { background: $panel; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield _Lines()
+
+
+async def test_lines_painted_directly_are_the_styles_caches_own():
+    """TextLines paints a plain widget's lines itself (no StylesCache): the strips are what
+    Textual's StylesCache makes of them (through the app's line filters, whole or cropped),
+    under an ancestor's opacity, and once a class gives the widget a border (StylesCache draws
+    it)."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    def both(widget):
+        crop = Region(0, 0, widget.size.width, widget.size.height)
+        ours = [list(s) for s in widget.render_lines(crop)]
+        widget._styles_cache.clear()
+        theirs = [list(s) for s in Widget.render_lines(widget, crop)]
+        widget._styles_cache.clear()
+        part = Region(2, 1, 5, 2)  # a crop inside the widget, as a partly covered widget gets
+        ours_part = [list(s) for s in widget.render_lines(part)]
+        widget._styles_cache.clear()
+        return ours, theirs, ours_part, [list(s) for s in Widget.render_lines(widget, part)]
+
+    app = _Boxed()
+    async with app.run_test(size=(40, 6)) as pilot:
+        await pilot.pause()
+        widget = app.query_one(_Lines)
+        widget.values = ["a", "wide line of text", "c"]
+        widget.refresh_lines()
+        ours, theirs, ours_part, theirs_part = both(widget)
+        assert ours == theirs and ours_part == theirs_part
+        assert "".join(t for t, _s, _c in ours[1]).startswith("line wide line")
+        app.query_one(Vertical).styles.opacity = 0.5  # an ancestor's opacity: StylesCache's way
+        await pilot.pause()
+        ours, theirs, *_ = both(widget)
+        assert ours == theirs
+        app.query_one(Vertical).styles.opacity = 1.0
+        widget.add_class("-boxed")
+        await pilot.pause()
+        ours, theirs, ours_part, theirs_part = both(widget)
+        assert ours == theirs and ours_part == theirs_part
+        assert ours[0][0].text.startswith("╭")
+
+
+def test_a_kept_bar_is_the_bar_appended():
+    """monitor_format.add_bar (a bar's runs kept per shape) builds what appending bar() does."""
+    from tui.widgets.monitor_format import LineBuilder, add_bar, bar
+
+    for fraction in (None, 0.0, 0.04, 0.5, 0.999, 1.0, 1.7):
+        for width in (0, 1, 12):
+            for style in ("green", "bold red"):
+                kept, appended = LineBuilder(), LineBuilder()
+                for b in (kept, appended):
+                    b.add("mem ", "bold")
+                add_bar(kept, fraction, width, style=style)
+                add_bar(kept, fraction, width, style=style)  # the second time from the memo
+                appended.add_text(bar(fraction, width, style=style))
+                appended.add_text(bar(fraction, width, style=style))
+                assert kept.line() == appended.line(), (fraction, width, style)
+
+
+def test_a_sparkline_line_is_the_sparkline_text_added():
+    """sparkline_line (runs straight from the points) is what adding sparkline()'s Text to a
+    line gives: gaps, padding, no style, a full or empty history."""
+    from tui.widgets.monitor_format import LineBuilder, sparkline, sparkline_line
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        points = [None if rng.random() < 0.2 else rng.uniform(-10, 110) for _ in range(rng.randint(0, 30))]
+        width, style = rng.randint(0, 25), rng.choice(["", "green", "bold red"])
+        as_text, as_line = LineBuilder(), LineBuilder()
+        for b in (as_text, as_line):
+            b.add("util ", "dim")
+        as_text.add_text(sparkline(points, width, 0.0, 100.0, style=style))
+        as_line.add_line(sparkline_line(points, width, 0.0, 100.0, style=style))
+        assert as_line.line() == as_text.line(), (points, width, style)
+        alone = LineBuilder()
+        alone.add_text(sparkline(points, width, 0.0, 100.0, style=style))
+        assert sparkline_line(points, width, 0.0, 100.0, style=style) == alone.line()

@@ -57,19 +57,19 @@ from .monitor_format import (
     OK,
     SPARK_STYLES,
     WARN,
-    bucketed,
     ceil_div,
     clock_text,
     gib,
     series_scale,
     short_name,
     span_text,
-    sparkline,
+    sparkline_line,
 )
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
 from .monitor_host import HostPanel
+from .monitor_spark import SparkPoints
 from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value, elapsed_text
-from .text_lines import TextStatic
+from .text_lines import Line, TextStatic
 
 if TYPE_CHECKING:
     from engine.plan import Plan
@@ -154,7 +154,8 @@ class MonitorPane(Widget):
         self._last_good: HostSample | None = None  # the last sample that had GPU rows
         self._last_ok_gpu: dict[int, GpuSample] = {}
         self._points: dict[int, int] = {}  # points appended per GPU (aligns sparkline buckets)
-        self._spark_cache: dict[tuple[int, str, int], Text] = {}
+        self._spark_cache: dict[tuple[int, str, int], Line] = {}
+        self._spark_points = SparkPoints()
         self._received_at: float | None = None
         self._dirty = False
         self._compact_now: tuple[bool, bool] | None = None
@@ -380,7 +381,7 @@ class MonitorPane(Widget):
         h = self.history
 
         def series(metric: str, width: int) -> list[float | None]:
-            return h.host_series(metric)[-width:]
+            return h.host_tail(metric, width)  # not a copy of the whole ring
 
         self.query_one(HostPanel).show(None if s is None else s.host, series, h.host_points)
 
@@ -417,18 +418,20 @@ class MonitorPane(Widget):
             detail_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
                              self._health)
 
-    def _spark(self, index: int, metric: str, width: int) -> Text:
+    def _spark(self, index: int, metric: str, width: int) -> Line:
         key = (index, metric, width)
         cached = self._spark_cache.get(key)
         if cached is not None:
             return cached
-        values = self.history.series(index, metric)
+        ring = self.history.ring(index, metric)
+        n = 0 if ring is None else len(ring)
         # one cell per sample while the history is short, then coarser up to the whole window
-        # (10 minutes by default); buckets stay aligned to absolute sample numbers
-        bucket = max(1, min(len(values), self.history.capacity) // max(1, width))
-        points = bucketed(values, width, bucket, self._points.get(index, len(values)))
+        # (10 minutes by default); buckets stay aligned to absolute sample numbers, and the
+        # maxima of complete buckets are kept from sample to sample (monitor_spark)
+        bucket = max(1, min(n, self.history.capacity) // max(1, width))
+        points = self._spark_points.points(key, ring, width, bucket, self._points.get(index, n))
         lo, hi = series_scale(self._last_ok_gpu.get(index), metric)
-        text = sparkline(points, width, lo, hi, style=SPARK_STYLES.get(metric, ""))
+        text = sparkline_line(points, width, lo, hi, style=SPARK_STYLES.get(metric, ""))
         self._spark_cache[key] = text
         return text
 

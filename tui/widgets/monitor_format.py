@@ -14,6 +14,8 @@ from typing import Callable, Iterable, Sequence
 from rich.cells import cell_len
 from rich.text import Span, Text
 
+from .text_lines import Line
+
 from engine.telemetry.samples import GpuSample
 
 GIB = 1 << 30
@@ -197,7 +199,8 @@ def sparkline(
     blocks = _BLOCKS
     lead = " " * (width - len(pts)) if pad and len(pts) < width else ""
     if None not in pts:  # the usual case: one run of blocks
-        chars = "".join([blocks[int(round((min(max(v, lo), hi) - lo) / span * top))] for v in pts])
+        memo = _block_memo(lo, hi)
+        chars = "".join([memo.get(v) or _block(memo, v, lo, hi, span, top) for v in pts])
         n = len(lead)
         return Text(lead + chars, spans=[Span(n, n + len(chars), style)] if style and chars else None)
     parts = [lead]
@@ -218,6 +221,84 @@ def sparkline(
     if style and n > run:
         spans.append(Span(run, n, style))
     return Text("".join(parts), spans=spans)
+
+
+def sparkline_line(points: Sequence[float | None], width: int, lo: float, hi: float, *, style: str = "") -> Line:
+    """`sparkline(...)` as a Line (the runs LineBuilder.add_text makes of that Text), built
+    straight from the points: the Monitor draws 32 of them a sample."""
+    if width <= 0:
+        return Line((), bare=True)
+    pts = list(points)[-width:]
+    span = hi - lo if hi > lo else 1.0
+    top = len(_BLOCKS) - 1
+    lead = " " * (width - len(pts)) if len(pts) < width else ""
+    memo = _block_memo(lo, hi)
+    if None not in pts:
+        chars = "".join([memo.get(v) or _block(memo, v, lo, hi, span, top) for v in pts])
+        if not style or not chars:
+            return Line(((lead + chars, ""),) if lead or chars else (), bare=True)
+        return Line(((lead, ""), (chars, style)) if lead else ((chars, style),))
+    runs: list[tuple[str, object]] = [(lead, "")] if lead else []
+    block = ""
+    for v in pts:
+        if v is None:
+            if block:
+                runs.append((block, style) if style else (block, ""))
+                block = ""
+            runs.append(("·", DIM))
+            continue
+        block += memo.get(v) or _block(memo, v, lo, hi, span, top)
+    if block:
+        runs.append((block, style) if style else (block, ""))
+    merged: list[tuple[str, object]] = []
+    for t, st in runs:  # unstyled neighbours join, as LineBuilder.add joins them
+        if not st and merged and not merged[-1][1]:
+            merged[-1] = (merged[-1][0] + t, "")
+        else:
+            merged.append((t, st))
+    return Line(tuple(merged))
+
+
+_BLOCK_MEMOS: dict[tuple[float, float], dict[float, str]] = {}
+
+
+def _block_memo(lo: float, hi: float) -> dict[float, str]:
+    """The block character of each value seen on the scale lo..hi (a sparkline redraws the same
+    few dozen values, sample after sample)."""
+    memo = _BLOCK_MEMOS.get((lo, hi))
+    if memo is None or len(memo) > 4096:
+        if len(_BLOCK_MEMOS) > 64:
+            _BLOCK_MEMOS.clear()
+        memo = _BLOCK_MEMOS[(lo, hi)] = {}
+    return memo
+
+
+def _block(memo: dict[float, str], v: float, lo: float, hi: float, span: float, top: int) -> str:
+    c = memo[v] = _BLOCKS[int(round((min(max(v, lo), hi) - lo) / span * top))]
+    return c
+
+
+_BAR_LINES: dict[tuple, Line] = {}
+
+
+def bar_line(fraction: float | None, width: int, *, style: str = "") -> Line:
+    """`bar(...)` as a Line (the runs LineBuilder.add_text makes of it), kept per shape: the
+    Monitor draws 8 to 16 bars a sample from some hundred distinct shapes."""
+    eighths = None if fraction is None else int(round(min(1.0, max(0.0, fraction)) * width * 8))
+    key = (eighths, width, style)
+    line = _BAR_LINES.get(key)
+    if line is None:
+        if len(_BAR_LINES) > 4096:
+            _BAR_LINES.clear()
+        one = LineBuilder()
+        one.add_text(bar(fraction, width, style=style))
+        line = _BAR_LINES[key] = one.line()
+    return line
+
+
+def add_bar(out: "LineBuilder", fraction: float | None, width: int, *, style: str = "") -> None:
+    """out.add_text(bar(fraction, width, style=style)), from the kept runs."""
+    out.add_line(bar_line(fraction, width, style=style))
 
 
 def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
@@ -244,7 +325,7 @@ def bar(fraction: float | None, width: int, *, style: str = "") -> Text:
 class RowContext:
     """What a row needs besides its GpuSample: sparkline data, the plan fit, thresholds."""
 
-    spark: Callable[[int, str, int], Text]  # (gpu index, metric, width) -> sparkline
+    spark: Callable[[int, str, int], Text | Line]  # (gpu index, metric, width) -> sparkline
     fit_marks: dict[int, Text]
     warn_margin_c: int = 5
     health: dict[int, tuple[str, str]] | None = None  # index -> (severity, reason) of active alerts
@@ -256,43 +337,44 @@ class Column:
     header: str
     width: int  # minimum width
     priority: int  # lower is kept longer when the terminal is narrow
-    cell: Callable[[GpuSample, int, RowContext], Text]
+    # a Text, or (text, style) for a cell in one style (no Text to build: some 100 cells a sample)
+    cell: Callable[[GpuSample, int, RowContext], Text | Line | tuple[str, str]]
     flex: int = 0  # share of the spare width
     max_width: int = 0  # 0: no maximum
     justify: str = "left"
 
 
-def _util_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.gpu_util_pct, "{}%").rjust(w), style=pct_style(g.gpu_util_pct, 101, 101))
+def _util_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.gpu_util_pct, "{}%").rjust(w), pct_style(g.gpu_util_pct, 101, 101)
 
 
 def _util_hist(g: GpuSample, w: int, ctx: RowContext) -> Text:
     return ctx.spark(g.index, "gpu_util_pct", w)
 
 
-def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _mem_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     used = g.memory_used_bytes  # as NVML reports it (nvidia-smi's figure); reserved is apart
     frac = g.memory_used_fraction
     if used is None and g.memory_total_bytes is None:
-        return Text("N/A".rjust(w), style=DIM)
+        return "N/A".rjust(w), DIM
     text = f"{gib(used)}/{gib(g.memory_total_bytes)}G"
-    return Text(text.rjust(w), style=pct_style(None if frac is None else frac * 100))
+    return text.rjust(w), pct_style(None if frac is None else frac * 100)
 
 
-def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _mem_bar(g: GpuSample, w: int, ctx: RowContext) -> Line:
     frac = g.memory_used_fraction
-    return bar(frac, w, style=pct_style(None if frac is None else frac * 100) or "cyan")
+    return bar_line(frac, w, style=pct_style(None if frac is None else frac * 100) or "cyan")
 
 
-def _memutil_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.mem_util_pct, "{}%").rjust(w))
+def _memutil_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.mem_util_pct, "{}%").rjust(w), ""
 
 
-def _temp_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.temperature_c, "{}°C").rjust(w), style=temp_style(g, ctx.warn_margin_c))
+def _temp_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.temperature_c, "{}°C").rjust(w), temp_style(g, ctx.warn_margin_c)
 
 
-def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     if g.power_w is None:
         text = "N/A"
     elif g.power_limit_w:
@@ -300,28 +382,28 @@ def _power_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
     else:
         text = f"{g.power_w:.0f}W"
     frac = g.power_fraction
-    return Text(text.rjust(w), style=pct_style(None if frac is None else frac * 100, 97, 101))
+    return text.rjust(w), pct_style(None if frac is None else frac * 100, 97, 101)
 
 
-def _clock_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.sm_clock_mhz, "{}MHz").rjust(w))
+def _clock_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.sm_clock_mhz, "{}MHz").rjust(w), ""
 
 
-def _pstate_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.pstate, "P{}"))
+def _pstate_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.pstate, "P{}"), ""
 
 
-def _fan_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
-    return Text(na(g.fan_pct, "{}%").rjust(w), style=DIM if g.fan_pct is None else "")
+def _fan_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
+    return na(g.fan_pct, "{}%").rjust(w), DIM if g.fan_pct is None else ""
 
 
-def _pcie_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
+def _pcie_cell(g: GpuSample, w: int, ctx: RowContext) -> tuple[str, str]:
     if g.pcie_gen is None and g.pcie_width is None:
-        return Text("N/A", style=DIM)
+        return "N/A", DIM
     style = ""
     if g.pcie_width is not None and g.pcie_width_max and g.pcie_width < g.pcie_width_max:
         style = WARN  # a link trained below its width is a hardware problem; low gen is just idle
-    return Text(f"{na(g.pcie_gen)}x{na(g.pcie_width)}", style=style)
+    return f"{na(g.pcie_gen)}x{na(g.pcie_width)}", style
 
 
 def _ecc_cell(g: GpuSample, w: int, ctx: RowContext) -> Text:
@@ -358,7 +440,7 @@ def ecc_short(g: GpuSample) -> Text:
 
 
 COMPACT_COLUMNS: tuple[Column, ...] = (
-    Column("name", "NAME", 9, 6, lambda g, w, c: Text(fit(short_name(g.name, memory=False), w)), flex=1,
+    Column("name", "NAME", 9, 6, lambda g, w, c: (fit(short_name(g.name, memory=False), w), ""), flex=1,
            max_width=22),
     Column("util", "UTIL", 4, 0, _util_cell, justify="right"),
     Column("util_hist", "UTIL", 8, 3, _util_hist, flex=3, max_width=60),
@@ -417,42 +499,131 @@ def layout_columns(width: int, has_plan: bool) -> list[tuple[Column, int]]:
 
 
 class LineBuilder:
-    """A line built piece by piece into one Text at the end: what Text.append/append_text do,
-    without their per-call checks and copies (a compact row is some 50 pieces, redrawn for
-    every GPU each sample). Strings must hold no control codes (all of ours are formatted
-    figures and names, and the final Text strips them anyway)."""
+    """A line built piece by piece as runs of (text, style), ending as a `Line` (drawn straight
+    into segments, see text_lines.line_strip) or a Rich Text: what Text.append/append_text do,
+    without their per-call checks and copies (a compact row is some 50 pieces and a card line
+    some 15, redrawn for every GPU each sample). Neighbouring unstyled pieces merge into one
+    run, as Text.render draws a gap between spans as one segment. Strings must hold no control
+    codes (all of ours are formatted figures and names)."""
 
-    __slots__ = ("parts", "spans", "n")
+    __slots__ = ("runs", "n", "_open", "_spanned", "_marks")
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.spans: list[Span] = []
+        self.runs: list[tuple[str, object]] = []
         self.n = 0
+        self._open = True  # an unstyled run last may take more text (no span boundary after it)
+        self._spanned = False  # a span was added (Text.render draws a Text without spans bare)
+        self._marks: list[int] = []  # where empty spans sit (an empty styled Text appended)
 
-    def add(self, s: str, style: str = "") -> None:
+    def add(self, s: str, style: object = "") -> None:
         if s:
-            if style:
-                self.spans.append(Span(self.n, self.n + len(s), style))
-            self.parts.append(s)
+            runs = self.runs
+            if not style:
+                if runs and self._open and not runs[-1][1]:
+                    runs[-1] = (runs[-1][0] + s, "")
+                else:
+                    runs.append((s, ""))
+                self._open = True
+            else:
+                runs.append((s, style))
+                self._spanned = True
             self.n += len(s)
 
     def add_text(self, t: Text) -> None:
-        n, size = self.n, len(t)
-        if t.style:
-            self.spans.append(Span(n, n + size, t.style))
-        self.parts.append(t.plain)
-        if t.spans:
-            self.spans.extend([Span(a + n, b + n, st) for a, b, st in t.spans])
-        self.n = n + size
+        """A Rich Text's pieces as Text.render would style them: its own style, if any, under
+        each span's (spans overlapping or not)."""
+        plain, spans, base = t.plain, t.spans, t.style
+        if not spans:
+            if plain or not base:
+                self.add(plain, base)
+            else:  # Text.append_text of an empty styled Text: an empty span, a cut in the line
+                self._spanned, self._open = True, False
+                self._marks.append(self.n)
+            return
+        size = len(plain)
+        self._spanned = True
+        if not base and all(b.start >= a.end for a, b in zip(spans, spans[1:])) and \
+                all(a.start < a.end <= size for a in spans):
+            pos = 0
+            for start, end, style in spans:  # ordered, apart: the gaps plain, each span styled
+                if start > pos:
+                    self.add(plain[pos:start])
+                self.add(plain[start:end], style if style else ("",))
+                pos = end
+            if size > pos:
+                self.add(plain[pos:])
+            return
+        # Rich's own walk (Text.render): a cut at each end of each span, each piece in the Text's
+        # style plus the spans over it, in their order; a piece is never joined across a cut
+        ends = {min(max(0, e), size) for span in spans for e in (span.start, span.end)}
+        self._marks.extend(self.n + min(a, size) for a, b, _st in spans if a >= b)
+        cuts = sorted(ends | {0, size})
+        if 0 in ends:
+            self._open = False
+        for lo, hi in zip(cuts, cuts[1:]):
+            style = ((base,) if base else ()) + tuple(st for a, b, st in spans if a <= lo and b >= hi)
+            self.add(plain[lo:hi], style if len(style) != 1 else (style[0] or ("",)))
+            self._open = False
+        self._open = size not in ends
+
+    def add_line(self, line: Line) -> None:
+        """A Line's runs, as add_text of its Text would add them."""
+        for t, st in line.runs:
+            self.add(t, st)
+        if not line.bare:
+            self._spanned = True
 
     def cell_len(self) -> int:
-        return cell_len("".join(self.parts))
+        return cell_len("".join([t for t, _s in self.runs]))
 
-    def text(self, style: str = "") -> Text:
-        return Text("".join(self.parts), style=style, spans=self.spans)
+    def text(self, style: object = "") -> Text:
+        return self.line(style).to_text()
+
+    def line(self, base: object = "", *, rstrip: bool = False) -> Line:
+        runs = self.runs
+        bare = not self._spanned
+        if rstrip and runs:  # Text.rstrip: the trailing whitespace goes, spans cut with it
+            plain = "".join([t for t, _s in runs])
+            keep = len(plain.rstrip())
+            if keep < len(plain):
+                out, pos = [], 0
+                for t, st in runs:
+                    if pos >= keep:
+                        break
+                    out.append((t[: keep - pos], st) if pos + len(t) > keep else (t, st))
+                    pos += len(t)
+                runs = out
+                # the spans past the cut went with it
+                bare = not any(st for _t, st in runs) and not any(m < keep for m in self._marks)
+        return Line(tuple(runs), base, bare=bare)
 
 
-def _place(out: LineBuilder, cell: Text, w: int, justify: str) -> None:
+def _place(out: LineBuilder, cell: Text | Line | tuple[str, str], w: int, justify: str) -> None:
+    if type(cell) is tuple:
+        plain, style = cell
+        size = cell_len(plain)
+        if size <= w:  # what the Text of it makes, below
+            if justify == "right":
+                out.add(" " * (w - size))
+                out.add(plain, style)
+                out.add(" ")
+            else:
+                out.add(plain, style)
+                out.add(" " * (w - size + 1))
+            return
+        cell = Text(plain, style=style)
+    elif isinstance(cell, Line):
+        size = cell.cell_len
+        if size <= w:
+            if justify == "right":
+                out.add(" " * (w - size))
+                out.add_line(cell)
+                out.add(" ")
+            else:
+                out.add_line(cell)
+                out.add(" " * (w - size + 1))
+            return
+        cell = cell.to_text()
     size = cell.cell_len
     if size > w:
         cell = cell.copy()
@@ -477,15 +648,13 @@ def span_text(seconds: float) -> str:
     return f"{seconds / 3600:.0f}h"
 
 
-def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Text:
+def compact_header(layout: list[tuple[Column, int]], span: str = "") -> Line:
     out = LineBuilder()
     out.add("GPU ")
     for col, w in layout:
         title = f"UTIL {span}" if col.key == "util_hist" and span else col.header
         _place(out, Text(title, style=LABEL), w, col.justify)
-    text = out.text(LABEL)
-    text.rstrip()
-    return text
+    return out.line(LABEL, rstrip=True)
 
 
 # "backoff" only comes from old traces (now a lost/error row carries `retry_in_s`)
@@ -515,7 +684,7 @@ def health_mark(ctx_health: dict[int, tuple[str, str]] | None, index: int) -> Te
     return Text("!", style=BAD if h[0] == "critical" else WARN)
 
 
-def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Text:
+def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx: RowContext) -> Line:
     out = LineBuilder()
     out.add(f"{g.index:>2}")
     out.add_text(health_mark(ctx.health, g.index) if g.state == "ok" else Text("!", style=BAD))
@@ -534,12 +703,10 @@ def compact_row(g: GpuSample, layout: list[tuple[Column, int]], width: int, ctx:
         rest = width - out.cell_len()
         msg.truncate(max(0, rest), overflow="ellipsis")
         out.add_text(msg)
-        return out.text(LABEL)
+        return out.line(LABEL)
     for col, w in layout:
         _place(out, col.cell(g, w, ctx), w, col.justify)
-    text = out.text(LABEL)
-    text.rstrip()
-    return text
+    return out.line(LABEL, rstrip=True)
 
 
 # ---- the detail card -------------------------------------------------------------------------
@@ -658,29 +825,38 @@ def _build_card_ecc(g: GpuSample, width: int) -> Text:
     return line
 
 
+def _fitted(t: LineBuilder, width: int) -> Text | Line:
+    """The line, cut to `width` cells with an ellipsis when longer (Rich's truncate)."""
+    if t.cell_len() <= width:
+        return t.line()
+    line = t.text()
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
 def card_lines(
     g: GpuSample,
     width: int,
-    spark: Callable[[int, str, int], Text],
+    spark: Callable[[int, str, int], Text | Line],
     *,
     warn_margin_c: int = 5,
     fit_mark: Text | None = None,
     span: Callable[[int], str] | None = None,
     health: tuple[str, str] | None = None,
-) -> list[Text]:
+) -> list[Text | Line]:
     """The CARD_HEIGHT lines of a GPU's detail card (each built in one pass, see LineBuilder)."""
-    lines: list[Text] = [_card_title(g, width, fit_mark, health)]
+    lines: list[Text | Line] = [_card_title(g, width, fit_mark, health)]
 
     spark_w = width - CARD_LEFT - SPARK_LABEL if width >= CARD_LEFT + SPARK_LABEL + 8 else 0
 
-    def with_spark(left: Text | LineBuilder, metric: str, label: str) -> Text:
+    def with_spark(left: Text | LineBuilder, metric: str, label: str) -> Text | Line:
         if isinstance(left, LineBuilder):  # a figures line: pad it to CARD_LEFT in the builder
             size = left.cell_len()
             if spark_w <= 0 or size > CARD_LEFT:
                 left = left.text()
             else:
                 left.add(" " * (CARD_LEFT - size))
-                return _spark_tail(left, metric, label).text()
+                return _spark_tail(left, metric, label).line()
         if spark_w <= 0:
             left.truncate(width, overflow="ellipsis")
             return left
@@ -688,14 +864,21 @@ def card_lines(
         if metric == "gpu_util_pct" and span is not None and span(spark_w):
             label = f"{label} {span(spark_w)}"
         left.append(f" {label:<{SPARK_LABEL - 2}} ", style=DIM)
-        left.append_text(spark(g.index, metric, spark_w))
+        drawn = spark(g.index, metric, spark_w)
+        left.append_text(drawn.to_text() if isinstance(drawn, Line) else drawn)
         return left
 
     def _spark_tail(left: LineBuilder, metric: str, label: str) -> LineBuilder:
-        if metric == "gpu_util_pct" and span is not None and span(spark_w):
-            label = f"{label} {span(spark_w)}"
+        if metric == "gpu_util_pct" and span is not None:
+            shown = span(spark_w)
+            if shown:
+                label = f"{label} {shown}"
         left.add(f" {label:<{SPARK_LABEL - 2}} ", DIM)
-        left.add_text(spark(g.index, metric, spark_w))
+        drawn = spark(g.index, metric, spark_w)
+        if isinstance(drawn, Line):
+            left.add_line(drawn)
+        else:
+            left.add_text(drawn)
         return left
 
     if g.state != "ok":
@@ -721,7 +904,7 @@ def card_lines(
     t.add("util  ", LABEL)
     t.add(na(g.gpu_util_pct, "{:>3}%"))
     t.add(" ")
-    t.add_text(bar(None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green"))
+    add_bar(t, None if g.gpu_util_pct is None else g.gpu_util_pct / 100, 12, style="green")
     t.add(f"  mem bw {na(g.mem_util_pct, '{}%')}  enc {na(g.encoder_util_pct, '{}%')}"
           f"  dec {na(g.decoder_util_pct, '{}%')}")
     lines.append(with_spark(t, "gpu_util_pct", "util"))
@@ -733,7 +916,7 @@ def card_lines(
     t.add("mem   ", LABEL)
     t.add(f"{gib(used)}/{gib(g.memory_total_bytes)} GiB", pct_style(None if frac is None else frac * 100))
     t.add(" ")
-    t.add_text(bar(frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan"))
+    add_bar(t, frac, 12, style=pct_style(None if frac is None else frac * 100) or "cyan")
     t.add(f"  free {gib(g.memory_free_bytes)}")
     if g.memory_reserved_bytes is not None:
         t.add(f"  rsvd {gib(g.memory_reserved_bytes)}", DIM)
@@ -768,9 +951,7 @@ def card_lines(
     t.add(f"  tx {rate_kbps(g.pcie_tx_kbps)} rx {rate_kbps(g.pcie_rx_kbps)}")
     t.add("   throttle ", LABEL)
     t.add_text(throttle_text(g.clock_event_reasons))
-    line = t.text()
-    line.truncate(width, overflow="ellipsis")
-    lines.append(line)
+    lines.append(_fitted(t, width))
 
     lines.append(_card_ecc(g, width))  # ECC and memory repair
     return lines

@@ -25,9 +25,9 @@ from .monitor_format import (
     compact_row,
     layout_columns,
 )
-from .text_lines import TextLines
+from .text_lines import Line, TextLines
 
-SparkFn = Callable[[int, str, int], Text]
+SparkFn = Callable[[int, str, int], Text | Line]
 SpanFn = Callable[[int], str] | None
 
 
@@ -95,7 +95,7 @@ class CompactHeader(TextLines):
         super().__init__(**kwargs)
         self._view = view
 
-    def lines(self, width: int) -> list[Text]:
+    def lines(self, width: int) -> list[Text | Line]:
         layout = self._view.layout_for(width)
         hist = next((w for c, w in layout if c.key == "util_hist"), 0)
         return [compact_header(layout, self._view.span_for(hist) if hist else "")]
@@ -118,7 +118,7 @@ class CompactRows(TextLines):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self._view.gpus))
 
-    def lines(self, width: int) -> list[Text]:
+    def lines(self, width: int) -> list[Text | Line]:
         view = self._view
         if not view.gpus:
             return [Text("no GPU rows", style="dim")]
@@ -128,8 +128,9 @@ class CompactRows(TextLines):
         focused = self.parent is not None and self.parent.has_focus
         lines = []
         for g in view.gpus:
-            line = compact_row(g, layout, width, ctx)
+            line: Text | Line = compact_row(g, layout, width, ctx)
             if focused and g.index == view.selected:
+                line = line.to_text()
                 line.stylize("reverse", 0, 3)
             lines.append(line)
         return lines

@@ -286,6 +286,10 @@ def merge_processes(gpus: Sequence[GpuSample], now: float | None) -> tuple[dict[
     return rows, unknown
 
 
+def _time_cell(r: ProcessRow) -> Text:
+    return _right(elapsed_text(r.elapsed_s), "" if r.elapsed_s is not None else DIM)
+
+
 class ProcessTable(KeyedTable):
     """Processes on the GPUs as nvitop shows them, one row per PID (a process on several GPUs
     lists them all): sortable by any column (`sort_by`), filtered (`filter_text`), the cursor
@@ -386,13 +390,21 @@ class ProcessTable(KeyedTable):
         terms = parse_filter(self.filter_text)
         rows: dict[str, tuple] = {}
         self.rows_by_key = {}
+        # a process's cells but its TIME are kept while what they show is the same (most
+        # processes, most samples): TIME alone is formatted afresh
+        memo: dict[tuple, dict[str, Text]] = self.__dict__.setdefault("_cells_memo", {})
+        if len(memo) > 4 * len(merged) + 16:
+            memo.clear()
         for pid, r in merged.items():
             if terms and not r.matches(terms):
                 continue
             key = str(pid)
             self.rows_by_key[key] = r
-            cells = self._cells(r)
-            rows[key] = tuple(cells[k] for k, _l, _w in self.visible_columns)
+            shown = (r.process, r.gpus, r.gpu_memory_bytes, r.sm_util_pct, r.mem_bw_util_pct)
+            cells = memo.get(shown)
+            if cells is None:
+                cells = memo[shown] = self._cells(r)
+            rows[key] = tuple(_time_cell(r) if k == "time" else cells[k] for k, _l, _w in self.visible_columns)
         fn, _ = SORT_KEYS[self.sort_key]
         order = sorted(rows, key=lambda k: (fn(self.rows_by_key[k]), int(k)), reverse=self.sort_reverse)
         self.sync_rows(rows, order)
@@ -418,7 +430,7 @@ class ProcessTable(KeyedTable):
             "mem": _right(gib(mem, 2) + "G" if mem is not None else "N/A"),
             "cpu": _pct(p.cpu_pct, 1),
             "hmem": _pct(p.host_mem_pct, 1),
-            "time": _right(elapsed_text(r.elapsed_s), "" if r.elapsed_s is not None else DIM),
+            "time": _time_cell(r),
             "command": command,
         }
 

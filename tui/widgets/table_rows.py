@@ -7,7 +7,8 @@ every row every second (its TIME column). `CachedRowsTable.render_line` draws a 
 neither under the cursor nor under a mouse-hover highlight from its cells' segments instead:
 each cell rendered by Rich exactly as DataTable renders it (the cell padded, with the row's
 style and the cell's row/column meta for clicks) and kept until that cell's value, style or
-width changes. The header, the cursor's row, a hovered row, and any table with fixed rows or
+width changes; each cell's segments are simplified once (cells never merge with each other:
+each carries its own row/column meta), so the joined row needs no simplify pass. The header, the cursor's row, a hovered row, and any table with fixed rows or
 columns, row labels, zebra stripes, rows taller than one line or a horizontal scroll are drawn
 by DataTable itself. tests/tui/test_table_rows.py checks that the lines are DataTable's own,
 segment for segment. Reads DataTable's private row/column maps (textual is pinned, see
@@ -118,10 +119,19 @@ class CachedRowsTable(DataTable):
             cache.clear()  # rows come and go: keep the cache about the table's size
         segments: list[Segment] = []
         padding = self.cell_padding
-        table_width = self._row_label_column_width
+        label_width = self._row_label_column_width
+        table_width = label_width
         console = self.app.console
+        widths = [2 * padding + (c.content_width if c.auto_width else c.width) for c in columns]
+        # wider than the widget (a long COMMAND): the cells past the edge are not drawn, the one
+        # across it is cut, each cell's segments joined as DataTable's crop and simplify would
+        # leave them (cells never merge: each carries its own row/column meta)
+        clipped = label_width + sum(widths) > width and not label_width
+        fits = label_width + sum(widths) <= width
         for ci, (column, cell) in enumerate(zip(columns, cells)):
-            cell_width = 2 * padding + (column.content_width if column.auto_width else column.width)
+            cell_width = widths[ci]
+            if clipped and table_width >= width:
+                break
             table_width += cell_width
             key = (row_style, row_index, component, post, cell_width, padding)
             entry = cache.get((row_key, ci))
@@ -132,12 +142,24 @@ class CachedRowsTable(DataTable):
                     options = self.app.console_options.update_dimensions(cell_width, 1).update(no_wrap=True)
                     cell_segs = console.render_lines(
                         Styled(Padding(cell, (0, padding)), pre_style=pre, post_style=post), options)[0]
-                entry = cache[(row_key, ci)] = (cell, key, cell_segs)
+                entry = cache[(row_key, ci)] = (cell, key, cell_segs, {})
+            if clipped or fits:
+                room = min(cell_width, width - (table_width - cell_width))
+                cut = entry[3].get(room)  # this cell's segments, simplified, cut to `room`
+                if cut is None:
+                    cut = entry[3][room] = list(Strip(entry[2]).crop(0, room).simplify())
+                segments.extend(cut)
+                continue
             segments.extend(entry[2])
+        if clipped:
+            self.plain_rows_drawn += 1
+            return Strip(segments, width)
         extend = row_style + end_component + Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * max(0, width - table_width), extend))
         self.plain_rows_drawn += 1
-        if table_width <= width:  # the extension fills the line exactly
+        if fits:  # the extension fills the line exactly; the cells are simplified already
+            return Strip(segments, width)
+        if table_width <= width:
             return Strip(segments, width).simplify()
         return Strip(segments).crop(0, width).adjust_cell_length(width, row_style).simplify()
 

@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -30,6 +30,30 @@ def memo_rich_style(widget: Widget) -> Style:
     style = widget.rich_style
     widget.__dict__["_rich_style_memo"] = (key, style)
     return style
+
+
+def _plain_paint(widget: Widget) -> object | None:
+    """The widget's background colour (what StylesCache hands the line filters) if Textual's
+    StylesCache would draw its content lines unchanged: no border, outline, padding, tint,
+    opacity, text opacity, hatch or link hover; else None. Kept until the styles of the widget
+    or an ancestor change, as memo_rich_style."""
+    key = tuple(node.styles._cache_key for node in widget.ancestors_with_self)
+    memo = widget.__dict__.get("_plain_paint_memo")
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    styles = widget.styles
+    plain = (
+        not any(edge for edge, _color in styles.border)
+        and not any(edge for edge, _color in styles.outline)
+        and not any(styles.padding)
+        and not styles.tint.a
+        and widget.opacity == 1.0
+        and styles.text_opacity == 1.0
+        and not (styles.has_rule("hatch") and styles.hatch != "none")
+    )
+    background = widget.background_colors[1] if plain else None
+    widget.__dict__["_plain_paint_memo"] = (key, background)
+    return background
 
 
 def _render_text(text: Text, console: Console) -> list[Segment]:
@@ -84,13 +108,117 @@ def text_strip(text: Text, width: int, style: Style, console: Console) -> Strip:
     return Strip(line, width)
 
 
+class Line:
+    """One line of styled text as runs of (text, style): what a Rich Text of ordered,
+    non-overlapping spans renders to, kept as the runs themselves (no Text, no control-code
+    pass, compared as tuples). A run with no style is in the line's `base` style; a styled run
+    is in `base` plus its own, as Text.render styles a span. Built by monitor_format's
+    LineBuilder, which merges unstyled neighbours as Text.render does, so `line_strip` makes
+    the very segments `text_strip` makes of the equivalent Text (tests/tui/test_text_lines.py)."""
+
+    __slots__ = ("runs", "base", "bare", "_plain")
+
+    def __init__(self, runs: tuple[tuple[str, object], ...], base: object = "", *, bare: bool = False) -> None:
+        self.runs = runs  # (text, style): style "" (the base), a style string, a Style or a tuple of them
+        self.base = base
+        self.bare = bare  # no span at all: drawn as one segment without the base, as Text.render does
+        self._plain: str | None = None
+
+    @property
+    def plain(self) -> str:
+        if self._plain is None:
+            self._plain = "".join(t for t, _s in self.runs)
+        return self._plain
+
+    @property
+    def cell_len(self) -> int:
+        return cell_len(self.plain)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Line) and self.runs == other.runs and self.base == other.base
+                and self.bare == other.bare)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Line({self.plain!r})"
+
+    def to_text(self) -> Text:
+        """The equivalent Rich Text (tests, and lines that need Rich's own layout)."""
+        spans = []
+        pos = 0
+        for t, s in () if self.bare else self.runs:  # a span for each run: its cuts are the runs'
+            for part in (s if isinstance(s, tuple) else (s,)):
+                spans.append(Span(pos, pos + len(t), part))
+            pos += len(t)
+        if not spans and not self.bare:
+            spans.append(Span(0, 0, ""))  # an empty line with a span: not drawn bare
+        return Text(self.plain, style=self.base, spans=spans)
+
+
+class _RunStyles:
+    """Rich Style of each run style, under one widget style and line base (a few dozen distinct
+    style strings in the Monitor: resolved once, not per run per sample)."""
+
+    __slots__ = ("styles", "console")
+
+    def __init__(self) -> None:
+        self.styles: dict[tuple, Style] = {}
+        self.console: Console | None = None
+
+    def get(self, widget_style: Style, base: object, run: object, console: Console) -> Style:
+        if console is not self.console:
+            self.styles.clear()
+            self.console = console
+        key = (widget_style, base, run)
+        style = self.styles.get(key)
+        if style is None:
+            if len(self.styles) > 4096:
+                self.styles.clear()
+            null = Style.null()
+            get_style = console.get_style
+            resolved = get_style(base, default=null) if base else null
+            if run:
+                for part in (run if isinstance(run, tuple) else (run,)):
+                    resolved = resolved + get_style(part, default=null)
+            style = self.styles[key] = widget_style + resolved if widget_style else resolved
+        return style
+
+
+_RUN_STYLES = _RunStyles()
+
+
+def line_strip(line: Line, width: int, style: Style, console: Console) -> Strip:
+    """A Line as a Strip `width` cells wide in the widget's `style`: the segments text_strip
+    makes of the equivalent Text, each run's style resolved once per distinct style."""
+    get = _RUN_STYLES.get
+    base, runs = line.base, line.runs
+    size = cell_len(line.plain)
+    if line.bare:  # as Text.render draws a Text without spans: one bare segment
+        return text_strip(Text(line.plain), width, style, console)
+    if size > width:
+        null = Style.null()
+        return Strip([Segment(t, get(null, base, s, console)) for t, s in runs]
+                     ).crop_extend(0, width, style).apply_style(style)
+    segments = [Segment(t, get(style, base, s, console)) for t, s in runs]
+    if size < width:
+        segments.append(Segment(" " * (width - size), style))
+    return Strip(segments, width)
+
+
+def any_line_strip(line: Text | Line, width: int, style: Style, console: Console) -> Strip:
+    if isinstance(line, Line):
+        return line_strip(line, width, style, console)
+    return text_strip(line, width, style, console)
+
+
 class TextLines(Widget):
     """A widget drawn line by line (Textual's line API) from Rich Text lines it builds itself: no
     wrapping or markup pass per sample. `refresh_lines()` (new data) rebuilds the lines at once
     when the widget is on screen and repaints only those whose text changed; a line that did not
     change keeps its Strip, so neither it nor the compositor's caches are redone."""
 
-    def lines(self, width: int) -> list[Text]:  # pragma: no cover - overridden
+    def lines(self, width: int) -> list[Text | Line]:  # pragma: no cover - overridden
         return []
 
     _strips: list[Strip] | None = None  # None: build when next painted
@@ -112,9 +240,21 @@ class TextLines(Widget):
         if len(new) != len(old):
             self.refresh()
             return
+        # the changed lines in one refresh (each call walks the widget's geometry again);
+        # neighbouring lines as one region
+        regions: list[Region] = []
+        start = -1
         for y, (a, b) in enumerate(zip(old, new)):
             if a is not b:
-                self.refresh(Region(0, y, width, 1))
+                if start < 0:
+                    start = y
+            elif start >= 0:
+                regions.append(Region(0, start, width, y - start))
+                start = -1
+        if start >= 0:
+            regions.append(Region(0, start, width, len(new) - start))
+        if regions:
+            self.refresh(*regions)
 
     def _build(self, width: int, style: Style | None = None) -> list[Strip]:
         texts = self.lines(width)
@@ -129,19 +269,53 @@ class TextLines(Widget):
             if reuse and n < len(old_texts) and n < len(old_strips) and old_texts[n] == t:
                 strips.append(old_strips[n])  # unchanged line: the same Strip
                 continue
-            strips.append(text_strip(t, width, style, console))
+            strips.append(any_line_strip(t, width, style, console))
         self._texts = texts
         self._strips_key = key
         return strips
 
+    _paint_width: int | None = None  # the width while render_lines runs (Widget.size walks the DOM)
+
     def render_lines(self, crop: Region) -> list[Strip]:
+        width = self.size.width
         # a new style (focus, a class, the theme) repaints the whole widget: build afresh
-        if self._strips is not None and self._strips_key != (self.size.width, self.line_style()):
+        if self._strips is not None and self._strips_key != (width, self.line_style()):
             self._strips = None
-        return super().render_lines(crop)
+        self._paint_width = width
+        try:
+            plain = _plain_paint(self)
+            hover = self.hover_style
+            if plain is None or self.region.size != self.size or (
+                    self.auto_links and hover._link_id and hover._meta and "@click" in hover.meta):
+                return super().render_lines(crop)  # (a link under the mouse: StylesCache styles it)
+            return self._paint_plain(crop, width, plain)
+        finally:
+            self._paint_width = None
+
+    def _paint_plain(self, crop: Region, width: int, background: object) -> list[Strip]:
+        """What StylesCache.render_widget makes of a widget with no border, outline, padding,
+        tint, opacity or hatch: each content line as it is (ours are `width` cells in the
+        widget's style), through the app's line filters. Done here for the Monitor's lines
+        (StylesCache costs some 100 us a widget and 40 us a changed line in property lookups
+        and copies, for 30-50 changed lines a sample); tests/tui/test_text_lines.py checks the
+        lines are StylesCache's own. The StylesCache is left empty, so a widget that stops
+        being plain (a class adds a border) is drawn by it afresh."""
+        self._styles_cache.clear()
+        render_line = self.render_line
+        strips = [render_line(y) for y in crop.line_range]
+        if any(strip.cell_length != width for strip in strips):
+            return super().render_lines(crop)
+        for line_filter in self.get_line_filters():
+            strips = [strip.apply_filter(line_filter, background) for strip in strips]  # type: ignore[arg-type]
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._paint_width
+        if width is None:
+            width = self.size.width
         if self._strips is None or self._strips_key is None or self._strips_key[0] != width:
             self._strips = self._build(width)
         if y < len(self._strips):

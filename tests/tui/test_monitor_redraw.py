@@ -1,0 +1,91 @@
+"""What the Monitor keeps from sample to sample (kept process cells, sparkline maxima, card and
+row lines, strips painted past Textual's StylesCache) never shows a stale figure: a value that
+changes reaches the screen on the next sample, one that stays the same stays."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from engine.telemetry.samples import GpuProcess, HostSample
+from tui.widgets.monitor_format import GIB
+from tui.widgets.monitor_gpus import GpuCard, GpuCompactView
+
+from .monitor_support import MonitorHarness, screen_text, sim, with_gpu
+
+
+def _procs(s: HostSample, mem_gib: float, started_at: float) -> HostSample:
+    p = GpuProcess(4242, "llm", "python serve.py", int(mem_gib * GIB), "compute", started_at=started_at)
+    gpus = tuple(dataclasses.replace(g, processes=(p,) if g.index == 0 else ()) for g in s.gpus)
+    return dataclasses.replace(s, gpus=gpus)
+
+
+async def test_a_process_figure_and_its_time_reach_the_screen_each_sample():
+    s0 = sim(2).sample()
+    first = _procs(s0, 10.0, started_at=s0.timestamp - 65)
+    app = MonitorHarness([first])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "10.00G" in screen_text(app) and "01:05" in screen_text(app)
+        pane = app.monitor_pane
+        same = dataclasses.replace(first, timestamp=first.timestamp + 60)  # the same process, later
+        pane.update_sample(same)
+        await pilot.pause()
+        assert "10.00G" in screen_text(app) and "02:05" in screen_text(app)
+        grown = _procs(dataclasses.replace(first, timestamp=first.timestamp + 61), 12.5,
+                       started_at=first.timestamp - 65)
+        pane.update_sample(grown)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "12.50G" in text and "10.00G" not in text and "02:06" in text
+
+
+async def test_a_changed_figure_reaches_a_card_and_a_compact_row():
+    backend = sim(2)
+    feed = [backend.sample() for _ in range(5)]
+    for view, size in (("detail", (200, 50)), ("compact", (120, 40))):
+        app = MonitorHarness(feed)
+        async with app.run_test(size=size) as pilot:
+            pane = app.monitor_pane
+            pane.view_mode = view
+            pane.refresh_view()
+            await pilot.pause()
+            def shown(t: int) -> str:
+                return f"temp  {t} °C" if view == "detail" else f" {t}°C"
+
+            hot = with_gpu(dataclasses.replace(feed[-1], timestamp=feed[-1].timestamp + 1), 1, temperature_c=86)
+            pane.update_sample(hot)
+            await pilot.pause()
+            assert shown(86) in screen_text(app), view
+            cool = with_gpu(dataclasses.replace(hot, timestamp=hot.timestamp + 1), 1, temperature_c=41)
+            pane.update_sample(cool)
+            await pilot.pause()
+            text = screen_text(app)
+            assert shown(41) in text and shown(86) not in text, view
+            assert app.query_one(GpuCompactView).display == (view == "compact")
+            if view == "detail":
+                card = app.query_one("#mon-card-1", GpuCard)
+                assert any("41 °C" in "".join(t for t, _s, _c in strip) for strip in card._strips or [])
+
+
+async def test_a_spike_shows_in_the_sparkline_and_leaves_with_its_bucket():
+    backend = sim(1)
+    base = backend.sample()
+    idle = with_gpu(base, 0, gpu_util_pct=0)
+    app = MonitorHarness([dataclasses.replace(idle, timestamp=idle.timestamp + k) for k in range(6)])
+    async with app.run_test(size=(200, 50)) as pilot:
+        pane = app.monitor_pane
+        pane.view_mode = "detail"
+        pane.refresh_view()
+        await pilot.pause()
+
+        def util_line() -> str:
+            return next(line for line in screen_text(app).splitlines() if "util " in line and "mem bw" in line)
+
+        assert "█" not in util_line().split(" util ")[-1]
+        spike = with_gpu(dataclasses.replace(base, timestamp=base.timestamp + 6), 0, gpu_util_pct=100)
+        pane.update_sample(spike)
+        await pilot.pause()
+        assert util_line().rstrip().endswith("█")
+        pane.update_sample(dataclasses.replace(idle, timestamp=base.timestamp + 7))
+        await pilot.pause()
+        assert util_line().rstrip().endswith("█▁")
