@@ -25,8 +25,8 @@ from rich.style import Style
 from rich.text import Span, Text
 from textual.renderables.styled import Styled
 from textual.strip import Strip
-from textual.widgets import DataTable
 
+from .fresh_table import FreshDataTable
 from .text_lines import memo_rich_style
 
 
@@ -73,7 +73,7 @@ def cell_segments(cell: Text, width: int, padding: int, pre: Style, post: Style,
     return styled
 
 
-class CachedRowsTable(DataTable):
+class CachedRowsTable(FreshDataTable):
     """A DataTable whose plain one-line rows are joined from per-cell segment caches."""
 
     plain_rows_drawn = 0  # rows drawn here rather than by DataTable (tests and the bench)
