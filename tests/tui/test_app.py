@@ -694,10 +694,11 @@ async def test_an_invalid_field_says_the_panes_show_the_last_valid_plan(session_
 
 async def test_help_lists_every_key_of_every_tab_and_scrolls_by_keyboard(session_file):
     from textual.containers import VerticalScroll
-    from textual.widgets import Markdown
 
     from tui.pane_registry import PANES
     from tui.screens.help import HelpScreen, help_text
+
+    from .monitor_support import screen_text
 
     app = make_app(session_file, offer_recovery=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -722,7 +723,11 @@ async def test_help_lists_every_key_of_every_tab_and_scrolls_by_keyboard(session
         assert box.scroll_y > 0
         await pilot.press("end")
         assert box.scroll_y == box.max_scroll_y
-        assert app.screen.query_one(Markdown)
+        await pilot.pause()
+        assert "PCIe replays" in screen_text(app)  # the last alert rule: the end of the text, drawn
+        await pilot.press("home")
+        await pilot.pause()
+        assert "Keys everywhere" in screen_text(app) and "ctrl+p" in screen_text(app)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -750,3 +755,24 @@ async def test_choosing_an_h200_moves_the_server_along(session_file):
         assert app.doc.session.hardware.server == "hgx-h200"
         assert app.query_one("#f-hardware-server", Select).value == "hgx-h200"
         assert app.report["hardware"]["server"] == "hgx-h200"
+
+
+def test_help_draws_its_markdown_in_the_app_themes_colours():
+    """Rich's own Markdown styles are cyan on black code and magenta titles, whatever the theme."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from textual.theme import BUILTIN_THEMES
+
+    from tui.screens.help import _markdown_theme, _Themed
+
+    class _App:
+        current_theme = BUILTIN_THEMES["textual-light"]
+
+    console = Console(width=60, color_system="truecolor")
+    segments = list(console.render(_Themed(Markdown("## Keys\n\n| key | does |\n|---|---|\n| `v` | view |\n"),
+                                           _markdown_theme(_App()))))
+    key = next(seg for seg in segments if seg.text.strip() == "v")
+    title = next(seg for seg in segments if seg.text.strip() == "Keys")
+    assert key.style.color.triplet.hex == _App.current_theme.accent.lower()
+    assert key.style.bgcolor is None  # no black box on a light theme
+    assert title.style.color.triplet.hex == _App.current_theme.primary.lower()

@@ -12,6 +12,8 @@ from textual.widgets import DataTable
 
 from tui.widgets.fresh_table import FreshDataTable
 
+from .monitor_support import screen_lines
+
 
 class _TableApp(App):
     def __init__(self, table_class: type[DataTable]) -> None:
@@ -20,10 +22,6 @@ class _TableApp(App):
 
     def compose(self):
         yield self.table_class(id="t", cursor_type="none", show_cursor=False)
-
-
-def _screen_lines(app: App) -> list[str]:
-    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
 
 
 async def _after_the_race(table_class: type[DataTable], via: str) -> tuple[str, str]:
@@ -43,7 +41,7 @@ async def _after_the_race(table_class: type[DataTable], via: str) -> tuple[str, 
         table.render_line(0)  # a frame before the table's idle: the header at the old widths
         await pilot.pause()
         await pilot.pause()
-        lines = _screen_lines(app)
+        lines = screen_lines(app)
         return lines[0], lines[1]
 
 

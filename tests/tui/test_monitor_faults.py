@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from textual.widgets import Markdown
 
 from engine.telemetry.samples import GpuProcess, HostSample, XidEvent
 from engine.telemetry.scripted import ScriptedBackend
@@ -127,8 +126,7 @@ async def test_help_lists_the_monitor_keys_columns_and_rules():
     async with open_monitor((120, 40)) as (app, pilot):
         await pilot.press("question_mark")
         await pilot.pause()
-        md = app.screen.query_one(Markdown)
-        text = md.source
+        text = app.screen.source
         for key in ("| `v` |", "| `a` |", "| `A` |", "| `s` |", "| `/` |", "enter on a GPU"):
             assert key in text, key
         assert "### GPU columns" in text and "| MBW |" in text and "| %SM |" in text
