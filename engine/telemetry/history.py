@@ -118,16 +118,17 @@ class History:
         for m, v in values.items():
             self._host[m].append(v)
 
-    def host_series(self, metric: str) -> list[float | None]:
+    def _host_ring(self, metric: str) -> Ring:
         if metric not in HOST_METRICS:
             raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
-        return list(self._host[metric])
+        return self._host[metric]
+
+    def host_series(self, metric: str) -> list[float | None]:
+        return list(self._host_ring(metric))
 
     def host_tail(self, metric: str, k: int) -> list[float | None]:
         """The newest `k` points of a host series (what the host panel's sparklines show)."""
-        if metric not in HOST_METRICS:
-            raise KeyError(f"unknown host metric {metric!r}; one of {', '.join(HOST_METRICS)}")
-        ring = self._host[metric]
+        ring = self._host_ring(metric)
         return ring.slice(len(ring) - k, len(ring))
 
     @property
@@ -153,10 +154,8 @@ class History:
 
     def series(self, index: int, metric: str) -> list[float | None]:
         """Oldest first; None marks N/A or a lost GPU."""
-        if metric not in METRICS:
-            raise KeyError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
-        h = self._gpus.get(index)
-        return [] if h is None else list(getattr(h, metric))
+        ring = self.ring(index, metric)
+        return [] if ring is None else list(ring)
 
     def ring(self, index: int, metric: str) -> Ring | None:
         """The ring itself (its `slice` reads a few points; a GPU replaced at this index gets a
