@@ -151,12 +151,8 @@ def test_a_built_line_draws_the_segments_of_its_text():
         assert list(text_strip(line.to_text(), width, style, console)) == list(expected)
 
 
-class _Boxed(App):
+class _Boxed(_Host):
     CSS = "_Lines.-boxed { border: round red; padding: 0 1; } _Lines { background: $panel; }"
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield _Lines()
 
 
 async def test_lines_painted_directly_are_the_styles_caches_own():

@@ -8,6 +8,8 @@ ones on screen and repaints only the lines that differ, keeping the Strip of eve
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
@@ -19,28 +21,33 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 
-def memo_rich_style(widget: Widget) -> Style:
-    """`widget.rich_style`, recomputed only when the styles of the widget or of an ancestor
-    change (a class, focus, the theme): it walks every ancestor's rules (some 50 µs) and the
-    Monitor's line widgets ask for it a few times a sample each."""
+def _memo_by_styles(widget: Widget, name: str, compute: Callable[[], Any]) -> Any:
+    """`compute()`, kept on the widget under `name` until the styles of the widget or of an
+    ancestor change (a class, focus, the theme)."""
     key = tuple(node.styles._cache_key for node in widget.ancestors_with_self)
-    memo = widget.__dict__.get("_rich_style_memo")
+    memo = widget.__dict__.get(name)
     if memo is not None and memo[0] == key:
         return memo[1]
-    style = widget.rich_style
-    widget.__dict__["_rich_style_memo"] = (key, style)
-    return style
+    value = compute()
+    widget.__dict__[name] = (key, value)
+    return value
+
+
+def memo_rich_style(widget: Widget) -> Style:
+    """`widget.rich_style`, recomputed only when the styles of the widget or of an ancestor
+    change: it walks every ancestor's rules (some 50 µs) and the Monitor's line widgets ask for
+    it a few times a sample each."""
+    return _memo_by_styles(widget, "_rich_style_memo", lambda: widget.rich_style)
 
 
 def _plain_paint(widget: Widget) -> object | None:
     """The widget's background colour (what StylesCache hands the line filters) if Textual's
     StylesCache would draw its content lines unchanged: no border, outline, padding, tint,
-    opacity, text opacity, hatch or link hover; else None. Kept until the styles of the widget
-    or an ancestor change, as memo_rich_style."""
-    key = tuple(node.styles._cache_key for node in widget.ancestors_with_self)
-    memo = widget.__dict__.get("_plain_paint_memo")
-    if memo is not None and memo[0] == key:
-        return memo[1]
+    opacity, text opacity, hatch or link hover; else None. Kept as memo_rich_style is."""
+    return _memo_by_styles(widget, "_plain_paint_memo", lambda: _plain_background(widget))
+
+
+def _plain_background(widget: Widget) -> object | None:
     styles = widget.styles
     plain = (
         not any(edge for edge, _color in styles.border)
@@ -51,9 +58,7 @@ def _plain_paint(widget: Widget) -> object | None:
         and styles.text_opacity == 1.0
         and not (styles.has_rule("hatch") and styles.hatch != "none")
     )
-    background = widget.background_colors[1] if plain else None
-    widget.__dict__["_plain_paint_memo"] = (key, background)
-    return background
+    return widget.background_colors[1] if plain else None
 
 
 def _render_text(text: Text, console: Console) -> list[Segment]:
