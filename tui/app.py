@@ -89,7 +89,6 @@ WATCH_EVERY_S = 0.5
 PREFETCH_IDLE_S: float | None = 2.0
 
 
-
 class Booted(Message):
     def __init__(self, boot: Boot) -> None:
         super().__init__()

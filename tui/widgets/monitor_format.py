@@ -861,19 +861,17 @@ def card_lines(
             left.truncate(width, overflow="ellipsis")
             return left
         left.truncate(CARD_LEFT, overflow="ellipsis", pad=True)
-        if metric == "gpu_util_pct" and span is not None and span(spark_w):
-            label = f"{label} {span(spark_w)}"
-        left.append(f" {label:<{SPARK_LABEL - 2}} ", style=DIM)
+        left.append(spark_label(metric, label), style=DIM)
         drawn = spark(g.index, metric, spark_w)
         left.append_text(drawn.to_text() if isinstance(drawn, Line) else drawn)
         return left
 
+    def spark_label(metric: str, label: str) -> str:
+        shown = span(spark_w) if metric == "gpu_util_pct" and span is not None else ""
+        return f" {f'{label} {shown}' if shown else label:<{SPARK_LABEL - 2}} "
+
     def _spark_tail(left: LineBuilder, metric: str, label: str) -> LineBuilder:
-        if metric == "gpu_util_pct" and span is not None:
-            shown = span(spark_w)
-            if shown:
-                label = f"{label} {shown}"
-        left.add(f" {label:<{SPARK_LABEL - 2}} ", DIM)
+        left.add(spark_label(metric, label), DIM)
         drawn = spark(g.index, metric, spark_w)
         if isinstance(drawn, Line):
             left.add_line(drawn)

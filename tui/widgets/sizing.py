@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 from ..css import tcss
 from ..report import SCENARIO_ROWS, advice_rows, billing_note, fmt, memory_rows, sessions_text
 from .fresh_table import FreshDataTable
-from .static_update import needs_layout, update_static
+from .static_update import refresh_content, update_static
 
 SEVERITY_ICON = {"error": "✖", "warning": "▲", "info": "•"}
 
@@ -101,9 +101,10 @@ class MemoryBar(Vertical):
     def show(self, memory: dict[str, Any] | None) -> None:
         self._memory = memory
         for child in self.children:
-            child.refresh()
-            if isinstance(child, _Legend) and needs_layout(child):  # the legend wraps to more lines
-                child.refresh(layout=True)
+            if isinstance(child, _Legend):
+                refresh_content(child)  # the legend may wrap to more lines
+            else:
+                child.refresh()
 
     def parts(self) -> list[tuple[str, float, str]]:
         m = self._memory

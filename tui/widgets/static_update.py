@@ -20,6 +20,14 @@ def update_static(widget: Static, content: Any) -> None:
         widget.refresh(layout=True)
 
 
+def refresh_content(widget: Any) -> None:
+    """A widget whose content changed (not a Static): repainted, and laid out only if its size
+    can change."""
+    widget.refresh()
+    if needs_layout(widget):
+        widget.refresh(layout=True)
+
+
 def needs_layout(widget: Any) -> bool:
     """Whether the widget's new content can change its size (it has just been refreshed, so its
     cached content height is gone and is measured afresh)."""

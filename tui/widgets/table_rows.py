@@ -8,9 +8,9 @@ neither under the cursor nor under a mouse-hover highlight from its cells' segme
 each cell rendered by Rich exactly as DataTable renders it (the cell padded, with the row's
 style and the cell's row/column meta for clicks) and kept until that cell's value, style or
 width changes; each cell's segments are simplified once (cells never merge with each other:
-each carries its own row/column meta), so the joined row needs no simplify pass. The header, the cursor's row, a hovered row, and any table with fixed rows or
-columns, row labels, zebra stripes, rows taller than one line or a horizontal scroll are drawn
-by DataTable itself. tests/tui/test_table_rows.py checks that the lines are DataTable's own,
+each carries its own row/column meta), so the joined row needs no simplify pass. The header,
+the cursor's row, a hovered row, and any table with fixed rows or columns, row labels, zebra
+stripes, rows taller than one line or a horizontal scroll are drawn by DataTable itself. tests/tui/test_table_rows.py checks that the lines are DataTable's own,
 segment for segment. Reads DataTable's private row/column maps (textual is pinned, see
 pyproject).
 """

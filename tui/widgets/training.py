@@ -23,7 +23,7 @@ from ..fields import TRAINING_CHOICES, TRAINING_FIELDS, FieldInputError, FieldSp
 from ..messages import FieldEdited
 from ..report_training import BREAKDOWN, WHAT_IF_HEADER, training_rows, what_if_rows
 from .fresh_table import FreshDataTable
-from .static_update import needs_layout, update_static
+from .static_update import refresh_content, update_static
 
 # the bar's colours, one per part of the breakdown (and the free rest of the GPU)
 PART_STYLE = {
@@ -93,9 +93,7 @@ class TrainingLegend(Widget):
 
     def set(self, breakdown: dict[str, float]) -> None:
         self.items = legend_items(breakdown)
-        self.refresh()
-        if needs_layout(self):  # it wraps to another number of lines
-            self.refresh(layout=True)
+        refresh_content(self)  # it may wrap to another number of lines
 
     def lines(self, width: int) -> list[Text]:
         lines: list[Text] = [Text()]
