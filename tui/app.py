@@ -43,7 +43,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from . import logs
+from . import logs, textual_fixes
 from .editing import Edit, edit_field, pick_model
 from .file_actions import FileActions
 from .hostinfo import host_summary
@@ -77,6 +77,7 @@ def _commands_provider() -> type:
 
 
 log = logging.getLogger("gpuplan.app")
+textual_fixes.install()  # Textual 8.2.8 keeps dead widgets' render caches (tui/textual_fixes.py)
 
 NARROW = 100  # below this width the sidebar starts hidden and panes stack
 WIDE = 160

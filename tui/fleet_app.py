@@ -14,7 +14,10 @@ from textual.widgets import Footer, Header
 
 from engine.telemetry.fleet import FleetQuery, FleetSnapshot, PlanNeed
 
+from . import textual_fixes
 from .widgets.fleet import FleetPane
+
+textual_fixes.install()  # Textual 8.2.8 keeps dead widgets' render caches (tui/textual_fixes.py)
 
 
 class FleetApp(App):
