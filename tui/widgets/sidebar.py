@@ -13,6 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from rich.text import Text
 from textual.widgets import Input, Label, Select, Static
 
 from ..css import tcss
@@ -48,12 +49,20 @@ _NUMERIC = {f.path: f for f in NUMERIC_FIELDS}
 
 
 class FieldRow(Horizontal):
-    """A label and its control on one line; the error (if any) on the line below."""
+    """A label and its control on one line; the error (if any) on the line below.
+
+    The row draws its label itself, in the 13 cells its control leaves free (sidebar.tcss),
+    instead of holding a Label widget: one widget less per field, a nineteenth of the sidebar's
+    start-up (a mounted Label costs ~2.5 ms of CPU on this machine)."""
+
+    COMPONENT_CLASSES = {"field-row--label"}
+    LABEL_WIDTH = 13
 
     def __init__(self, spec: FieldSpec, control: Any) -> None:
         super().__init__(classes="field-row", id="row-" + spec.widget_id.removeprefix("f-"))
         self.spec = spec
         self.control = control
+        self.tooltip = spec.help
 
     def on_descendant_focus(self) -> None:
         self.add_class("-focused")  # the label shows which field keys go to (sidebar.tcss)
@@ -62,10 +71,15 @@ class FieldRow(Horizontal):
         self.remove_class("-focused")
 
     def compose(self) -> ComposeResult:
-        label = Label(self.spec.label, classes="field-label")
-        label.tooltip = self.spec.help
-        yield label
         yield self.control
+
+    def render(self) -> Text:
+        label = self.spec.label[:self.LABEL_WIDTH]
+        style = self.get_component_rich_style("field-row--label")
+        text = Text(no_wrap=True, end="")
+        text.append(label, style)
+        text.append(" " * (self.LABEL_WIDTH - len(label)))  # the pad in the row's own style, as a Label's
+        return text
 
 
 class _Fields(Vertical):
@@ -255,8 +269,7 @@ class Sidebar(VerticalScroll):
         warned = path in self._warnings and message is None
         if row is not None:
             row.set_class(warned, "-warning")
-            label = row.query_one(".field-label", Label)
-            label.tooltip = "\n".join(self._warnings.get(path, [])) or row.spec.help
+            row.tooltip = "\n".join(self._warnings.get(path, [])) or row.spec.help
         else:
             control.set_class(warned, "-warning")
         if message:
