@@ -128,3 +128,37 @@ async def test_a_table_wider_than_its_widget_is_cropped_like_datatable():
         table = app.query_one(CachedRowsTable)
         assert _assert_rows_match(table) == 4
         assert any("…" in line for line in screen_lines(app))
+
+
+async def test_rows_painted_together_are_datatables_own_lines():
+    """A paint draws all its rows from one lookup of the table-wide values (columns, widths,
+    styles): each row is still DataTable's line, the cursor's row and the rows after it too,
+    and after the cursor moves and a cell changes."""
+    feed = samples(sim(8), 3)
+    feed[-1] = _odd_processes(feed[-1])
+    app = MonitorHarness(feed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.query_one(ProcessTable)
+        table.focus()
+        await pilot.pause()
+        drawn: dict[int, list] = {}
+        original = table.render_line
+
+        def recording(y: int):
+            strip = original(y)
+            drawn[y] = list(strip)
+            return strip
+
+        table.render_line = recording  # type: ignore[method-assign]
+        header = table.header_height
+        for move in range(3):
+            drawn.clear()
+            table._styles_cache.clear()
+            table.render_lines(table.size.region)
+            rows = [y for y in drawn if header <= y < header + table.row_count]
+            assert len(rows) == table.row_count
+            for y in rows:
+                assert drawn[y] == _datatable_line(table, y), (move, y)
+            await pilot.press("down")
+            await pilot.pause()

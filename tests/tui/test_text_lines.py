@@ -59,7 +59,8 @@ class _Lines(TextLines):
 
     def lines(self, width: int) -> list[Text]:
         self.built += 1
-        return [Text(f"line {v}", spans=[Span(0, 4, "red")]) for v in self.values]  # an ANSI colour
+        # an ANSI colour, and a dim one (the truecolor filter blends it into the background)
+        return [Text(f"line {v}", spans=[Span(0, 4, "red"), Span(5, 6, "dim cyan")]) for v in self.values]
 
 
 class _Host(App):
@@ -193,6 +194,85 @@ async def test_lines_painted_directly_are_the_styles_caches_own():
         ours, theirs, ours_part, theirs_part = both(widget)
         assert ours == theirs and ours_part == theirs_part
         assert ours[0][0].text.startswith("╭")
+
+
+async def test_lines_built_through_the_filters_follow_a_theme_change():
+    """A plain widget's lines are built already through the app's line filters; another theme
+    (a new truecolor filter, another background) repaints them in its colours, and they are
+    still what StylesCache makes of them; a changed line reaches the screen filtered."""
+    from textual.widget import Widget
+
+    app = _Host()
+    async with app.run_test(size=(40, 5)) as pilot:
+        await pilot.pause()
+        widget = app.query_one(_Lines)
+
+        def painted():
+            ours = [list(s) for s in widget.render_lines(widget.size.region)]
+            widget._styles_cache.clear()
+            theirs = [list(s) for s in Widget.render_lines(widget, widget.size.region)]
+            widget._styles_cache.clear()
+            assert ours == theirs
+            return ours
+
+        dark = painted()
+        red = dark[0][0].style
+        assert red.color.triplet is not None and not red.dim  # truecolor, as the filter makes it
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = painted()
+        assert light != dark
+        widget.values[0] = "x"
+        widget.refresh_lines()
+        await pilot.pause()
+        assert "".join(seg.text for seg in painted()[0]).startswith("line x")
+        assert screen_lines(app)[0].startswith("line x")
+
+
+def test_a_line_built_through_the_filters_is_the_line_filtered():
+    """line_strip with a Filtering gives the segments Strip.apply_filter gives of the unfiltered
+    line, for each of Textual's filters as the app chains them: ANSI
+    and truecolor colours, dim styles over the widget's background and over a span's, bare,
+    padded and cut lines, and Rich Text lines."""
+    from textual._ansi_theme import MONOKAI  # the dark themes' ANSI colours (App.ansi_theme_dark)
+    from textual.color import Color
+    from textual.filter import ANSIToTruecolor, DimFilter, Monochrome, NoColor
+
+    from tui.widgets.monitor_format import LineBuilder
+    from tui.widgets.text_lines import any_line_strip, filtering_for
+
+    console = Console(width=200, force_terminal=True, color_system="truecolor")
+    truecolor = ANSIToTruecolor(MONOKAI)
+    # as App chains them: truecolor (off with native ANSI colours), then Monochrome or NoColor
+    # under NO_COLOR, then DimFilter under TEXTUAL_FILTERS=dim
+    chains = [(truecolor,), (truecolor, DimFilter()), (truecolor, Monochrome()), (NoColor(),),
+              (truecolor, Monochrome(), DimFilter())]
+    backgrounds = [Color(30, 30, 40), Color(250, 250, 250)]
+    rng = random.Random(7)
+    # a widget's style always has both colours (Textual's filters fail on a style without them)
+    styles = [Style(color="white", bgcolor="black"), Style(color="#e0e0e0", bgcolor="#202030"),
+              Style(bold=True, dim=True, color="#808080", bgcolor="#101010")]
+    span_styles = ["", "bold", "dim", "red", "dim cyan", "green on blue", "dim #ff8800", "#10ff10 on #303030",
+                   "dim bright_magenta on #000040", "reverse yellow"]
+    words = ["ab", "  ", "▁▂█", "°C", "x"]
+    for _ in range(1500):
+        b = LineBuilder()
+        for _ in range(rng.randint(0, 6)):
+            b.add(rng.choice(words) * rng.randint(0, 3), rng.choice(span_styles))
+        line = b.line(rng.choice(["", "bold", "dim"]))
+        text = b.text()
+        chain, background = rng.choice(chains), rng.choice(backgrounds)
+        width, style = rng.randint(1, 40), rng.choice(styles)
+        filtering = filtering_for(chain, background)
+        assert filtering is not None
+        for built in (line, text):
+            plain = any_line_strip(built, width, style, console)
+            expected = plain
+            for line_filter in chain:
+                expected = expected.apply_filter(line_filter, background)
+            got = any_line_strip(built, width, style, console, filtering)
+            assert list(got) == list(expected), (built, width, style, chain)
+            assert got.cell_length == width
 
 
 def test_a_kept_bar_is_the_bar_appended():

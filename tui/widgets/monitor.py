@@ -29,7 +29,6 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.scalar import Unit
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
@@ -66,6 +65,7 @@ from .monitor_format import (
     sparkline_line,
 )
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
+from .kept_render import KeptHorizontal, KeptRender, KeptStatic, KeptVertical
 from .monitor_host import HostPanel
 from .monitor_spark import SparkPoints
 from .monitor_tables import RULE_WORDS, AlertTable, ProcessTable, alert_value, elapsed_text
@@ -95,7 +95,7 @@ def _load_css() -> str:
         return ""
 
 
-class MonitorPane(Widget):
+class MonitorPane(KeptRender, Widget):
     """Live GPU monitor. Public API: `update_sample`, `set_plan`, `view_mode`, `alert_book`."""
 
     DEFAULT_CSS = _load_css()
@@ -175,23 +175,23 @@ class MonitorPane(Widget):
     # ---- composition ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="mon-status"):
+        with KeptHorizontal(id="mon-status"):
             yield TextStatic(waiting_text(0.0), id="mon-status-text")
-            yield Static("", id="mon-badge")
-        yield Static("", id="mon-notice")
+            yield KeptStatic("", id="mon-badge")
+        yield KeptStatic("", id="mon-notice")
         yield GpuCompactView(id="mon-compact")
         yield GpuDetailView(id="mon-detail")
-        yield Static("", id="mon-fits")
+        yield KeptStatic("", id="mon-fits")
         yield HostPanel(id="mon-host")
-        with Horizontal(id="mon-bottom"):
-            with Vertical(id="mon-procs-box"):
+        with KeptHorizontal(id="mon-bottom"):
+            with KeptVertical(id="mon-procs-box"):
                 yield Input(placeholder="filter: user:NAME gpu:N pid:N or any text · enter keeps · esc clears",
                             id="mon-proc-filter")
                 yield ProcessTable(id="mon-procs")
-                yield Static("", id="mon-proc-detail")
-            with Vertical(id="mon-alerts-box"):
+                yield KeptStatic("", id="mon-proc-detail")
+            with KeptVertical(id="mon-alerts-box"):
                 yield AlertTable(id="mon-alerts")
-                yield Static("", id="mon-alert-detail")
+                yield KeptStatic("", id="mon-alert-detail")
 
     def on_mount(self) -> None:
         self.query_one("#mon-procs-box").border_title = "Processes"

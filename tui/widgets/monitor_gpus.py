@@ -25,6 +25,7 @@ from .monitor_format import (
     compact_row,
     layout_columns,
 )
+from .kept_render import KeptRender
 from .text_lines import Line, TextLines
 
 SparkFn = Callable[[int, str, int], Text | Line]
@@ -222,7 +223,7 @@ class GpuCard(TextLines):
         )
 
 
-class GpuDetailView(GpuListKeys, VerticalScroll):
+class GpuDetailView(GpuListKeys, KeptRender, VerticalScroll):
     """The detail cards, one or two per row depending on the width."""
 
     BINDINGS = GPU_LIST_BINDINGS

@@ -17,6 +17,7 @@ from textual.widgets._data_table import CellDoesNotExist, ColumnKey, RowKey
 from engine.telemetry.health import AlertEntry
 from engine.telemetry.samples import GpuProcess, GpuSample
 
+from .kept_render import KeptRender
 from .monitor_format import BAD, DIM, WARN, clock_text, gib
 from .table_caches import bound_render_caches
 from .table_rows import CachedRowsTable
@@ -487,7 +488,7 @@ def alert_state(entry: AlertEntry) -> Text:
     return Text("WARN", style=WARN)
 
 
-class AlertTable(KeyedTable):
+class AlertTable(KeptRender, KeyedTable):
     """Alerts: time raised, GPU, rule (coloured by severity), value, state, repeat count; active
     critical first, then active warnings, then acknowledged/cleared, newest first in each."""
 

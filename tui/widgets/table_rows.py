@@ -78,16 +78,58 @@ class CachedRowsTable(FreshDataTable):
 
     plain_rows_drawn = 0  # rows drawn here rather than by DataTable (tests and the bench)
 
+    _painting = False  # inside render_lines
+    _paint_context: tuple | None = None  # what every row of that render_lines call shares
+
+    def render_lines(self, crop):  # noqa: ANN001, ANN201 - DataTable's signature
+        # the table-wide values each row needs (columns, widths, styles, flags) are looked up
+        # once per paint rather than once per row: nothing changes while the lines are drawn
+        self._painting, self._paint_context = True, None
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting, self._paint_context = False, None
+
     def render_line(self, y: int) -> Strip:
         strip = self._plain_row_line(y)
         return strip if strip is not None else super().render_line(y)
 
-    def _plain_row_line(self, y: int) -> Strip | None:
+    def _row_context(self) -> tuple | None:
         if (self.cursor_type != "row" or self.fixed_rows or self.fixed_columns or self.zebra_stripes
                 or (self.show_row_labels and self._labelled_row_exists)):
             return None
         scroll_x, scroll_y = self.scroll_offset
         header = self.header_height if self.show_header else 0
+        columns = self.ordered_columns
+        padding = self.cell_padding
+        widths = [2 * padding + (c.content_width if c.auto_width else c.width) for c in columns]
+        return (scroll_x, scroll_y, header, columns, widths, self.size.width, memo_rich_style(self),
+                padding, self._row_label_column_width, self.app.console, {})
+
+    def _cell_styles(self, hovered: bool, cursor: bool, styles: dict) -> tuple:
+        """The cursor's and the mouse's highlight, as DataTable styles a cell and the row's end."""
+        got = styles.get((hovered, cursor))
+        if got is None:
+            show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+            component, post = self._get_styles_to_render_cell(
+                False, False, False, hovered, cursor, show_cursor, show_hover,
+                self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+            )
+            end_component, _ = self._get_styles_to_render_cell(
+                False, False, False, hovered, cursor, show_cursor, show_hover, False, False)
+            got = styles[(hovered, cursor)] = (component, post, end_component)
+        return got
+
+    def _plain_row_line(self, y: int) -> Strip | None:
+        context = self._paint_context
+        if context is None:
+            context = self._row_context()
+            if context is None:
+                return None
+            if self._painting:
+                self._paint_context = context
+        (scroll_x, scroll_y, header, columns, widths, width, row_style, padding, label_width, console,
+         styles) = context
         if scroll_x or y < header:
             return None
         row_index = y - header + scroll_y
@@ -100,29 +142,15 @@ class CachedRowsTable(FreshDataTable):
         hovered = self.hover_coordinate.row == row_index
         cursor = self.cursor_coordinate.row == row_index
         data = self._data.get(row_key, {})
-        columns = self.ordered_columns
         cells = [data.get(column.key) for column in columns]
         if not all(isinstance(cell, Text) for cell in cells):
             return None  # strings (markup), numbers, other renderables: DataTable formats them
-        width = self.size.width
-        row_style = memo_rich_style(self)  # DataTable's base style for a row without stripes
-        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
-        # the cursor's and the mouse's highlight, as DataTable styles a cell and the row's end
-        component, post = self._get_styles_to_render_cell(
-            False, False, False, hovered, cursor, show_cursor, show_hover,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
-        )
-        end_component, _ = self._get_styles_to_render_cell(
-            False, False, False, hovered, cursor, show_cursor, show_hover, False, False)
+        component, post, end_component = self._cell_styles(hovered, cursor, styles)
         cache = self.__dict__.setdefault("_cell_segments", {})
         if len(cache) > 4 * (self.row_count + 1) * max(1, len(columns)):
             cache.clear()  # rows come and go: keep the cache about the table's size
         segments: list[Segment] = []
-        padding = self.cell_padding
-        label_width = self._row_label_column_width
         table_width = label_width
-        console = self.app.console
-        widths = [2 * padding + (c.content_width if c.auto_width else c.width) for c in columns]
         # wider than the widget (a long COMMAND): the cells past the edge are not drawn, the one
         # across it is cut, each cell's segments joined as DataTable's crop and simplify would
         # leave them (cells never merge: each carries its own row/column meta)

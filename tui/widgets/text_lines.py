@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
+from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -161,6 +162,63 @@ class Line:
         return Text(self.plain, style=self.base, spans=spans)
 
 
+# Textual's line filters that map each segment by its style alone (text kept, no control codes
+# in ours): for them a strip can be built already filtered, one style at a time
+_PER_SEGMENT_FILTERS = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
+
+
+class Filtering:
+    """The app's line filters over one background (what StylesCache and `_paint_plain` apply to
+    each painted line with `strip.apply_filter`), applied to a style at a time: a line built
+    with it has the segments the filters would make of it, so it is not filtered again when
+    painted (a new Strip and a pass over its segments for each of the 30-odd lines a sample
+    changes). Made only for filters that map each segment by its style alone; one per
+    (filters, background), see `filtering_for`."""
+
+    __slots__ = ("filters", "background", "_styles")
+
+    def __init__(self, filters: tuple[LineFilter, ...], background: object) -> None:
+        self.filters, self.background = filters, background
+        self._styles: dict[object, object] = {}
+
+    def segments(self, segments: list[Segment]) -> list[Segment]:
+        """`segments` through the filters, as `Strip.apply_filter` passes them."""
+        for line_filter in self.filters:
+            segments = line_filter.apply(segments, self.background)  # type: ignore[arg-type]
+        return segments
+
+    def style(self, style: Style) -> Style:
+        """A segment's style once through the filters."""
+        styles = self._styles
+        got = styles.get(style)
+        if got is None:
+            if len(styles) > 4096:
+                styles.clear()
+            got = styles[style] = self.segments([Segment(" ", style)])[0].style
+        return got  # type: ignore[return-value]
+
+    def strip(self, strip: Strip) -> Strip:
+        return Strip(self.segments(list(strip)), strip.cell_length)
+
+
+_FILTERINGS: dict[tuple, Filtering] = {}
+
+
+def filtering_for(filters: tuple[LineFilter, ...], background: object) -> Filtering | None:
+    """The Filtering of these filters over `background`, the same object for the same pair (a
+    theme change replaces the truecolor filter: a new one); None if a filter is not one that
+    maps segments by style alone (its lines are filtered when painted, Textual's way)."""
+    key = (filters, background)
+    got = _FILTERINGS.get(key)
+    if got is None:
+        if not all(type(f) in _PER_SEGMENT_FILTERS for f in filters):
+            return None
+        if len(_FILTERINGS) > 64:
+            _FILTERINGS.clear()
+        got = _FILTERINGS[key] = Filtering(filters, background)
+    return got
+
+
 class _RunStyles:
     """Rich Style of each run style, under one widget style and line base (a few dozen distinct
     style strings in the Monitor: resolved once, not per run per sample)."""
@@ -171,11 +229,12 @@ class _RunStyles:
         self.styles: dict[tuple, Style] = {}
         self.console: Console | None = None
 
-    def get(self, widget_style: Style, base: object, run: object, console: Console) -> Style:
+    def get(self, widget_style: Style, base: object, run: object, console: Console,
+            filtering: Filtering | None = None) -> Style:
         if console is not self.console:
             self.styles.clear()
             self.console = console
-        key = (widget_style, base, run)
+        key = (widget_style, base, run, filtering)
         style = self.styles.get(key)
         if style is None:
             if len(self.styles) > 4096:
@@ -186,35 +245,46 @@ class _RunStyles:
             if run:
                 for part in (run if isinstance(run, tuple) else (run,)):
                     resolved = resolved + get_style(part, default=null)
-            style = self.styles[key] = widget_style + resolved if widget_style else resolved
+            style = widget_style + resolved if widget_style else resolved
+            if filtering is not None:
+                style = filtering.style(style)
+            self.styles[key] = style
         return style
 
 
 _RUN_STYLES = _RunStyles()
 
 
-def line_strip(line: Line, width: int, style: Style, console: Console) -> Strip:
+def line_strip(line: Line, width: int, style: Style, console: Console,
+               filtering: Filtering | None = None) -> Strip:
     """A Line as a Strip `width` cells wide in the widget's `style`: the segments text_strip
-    makes of the equivalent Text, each run's style resolved once per distinct style."""
-    get = _RUN_STYLES.get
+    makes of the equivalent Text, each run's style resolved once per distinct style; with
+    `filtering`, what the line filters make of that Strip (each style filtered once too)."""
     base, runs = line.base, line.runs
     size = cell_len(line.plain)
     if line.bare:  # as Text.render draws a Text without spans: one bare segment
-        return text_strip(Text(line.plain), width, style, console)
+        return _filtered(text_strip(Text(line.plain), width, style, console), filtering)
     if size > width:
         null = Style.null()
-        return Strip([Segment(t, get(null, base, s, console)) for t, s in runs]
-                     ).crop_extend(0, width, style).apply_style(style)
-    segments = [Segment(t, get(style, base, s, console)) for t, s in runs]
+        get = _RUN_STYLES.get
+        return _filtered(Strip([Segment(t, get(null, base, s, console)) for t, s in runs]
+                               ).crop_extend(0, width, style).apply_style(style), filtering)
+    get = _RUN_STYLES.get
+    segments = [Segment(t, get(style, base, s, console, filtering)) for t, s in runs]
     if size < width:
-        segments.append(Segment(" " * (width - size), style))
+        segments.append(Segment(" " * (width - size), style if filtering is None else filtering.style(style)))
     return Strip(segments, width)
 
 
-def any_line_strip(line: Text | Line, width: int, style: Style, console: Console) -> Strip:
+def _filtered(strip: Strip, filtering: Filtering | None) -> Strip:
+    return strip if filtering is None else filtering.strip(strip)
+
+
+def any_line_strip(line: Text | Line, width: int, style: Style, console: Console,
+                   filtering: Filtering | None = None) -> Strip:
     if isinstance(line, Line):
-        return line_strip(line, width, style, console)
-    return text_strip(line, width, style, console)
+        return line_strip(line, width, style, console, filtering)
+    return _filtered(text_strip(line, width, style, console), filtering)
 
 
 class TextLines(Widget):
@@ -227,21 +297,32 @@ class TextLines(Widget):
         return []
 
     _strips: list[Strip] | None = None  # None: build when next painted
-    _strips_key: tuple | None = None  # (width, rich style) the strips were built for
+    _strips_key: tuple | None = None  # (width, rich style, Filtering or None) they were built for
     _texts: list[Text] = []
 
     def line_style(self) -> Style:
         return memo_rich_style(self)
 
+    def _filtering(self) -> Filtering | None:
+        """The line filters to build the lines through: the app's, over the widget's background,
+        when the widget is painted by `_paint_plain` (which then filters nothing again); None
+        when StylesCache paints it (it filters what it draws) or the app has no filter on."""
+        background = _plain_paint(self)
+        if background is None:
+            return None
+        filters = tuple(self.get_line_filters())
+        return filtering_for(filters, background) if filters else None
+
     def refresh_lines(self) -> None:
         width = self.size.width
         old = self._strips
         style = self.line_style()
-        if old is None or not width or self._strips_key != (width, style) or not self.is_on_screen:
+        filtering = self._filtering()
+        if old is None or not width or self._strips_key != (width, style, filtering) or not self.is_on_screen:
             self._strips = None  # off screen or not laid out: build lazily, when painted
             self.refresh()
             return
-        self._strips = new = self._build(width, style)
+        self._strips = new = self._build(width, style, filtering)
         if len(new) != len(old):
             self.refresh()
             return
@@ -261,12 +342,12 @@ class TextLines(Widget):
         if regions:
             self.refresh(*regions)
 
-    def _build(self, width: int, style: Style | None = None) -> list[Strip]:
+    def _build(self, width: int, style: Style | None = None, filtering: Filtering | None = None) -> list[Strip]:
         texts = self.lines(width)
         console = self.app.console
         if style is None:
             style = self.line_style()
-        key = (width, style)
+        key = (width, style, filtering)
         reuse = self._strips is not None and self._strips_key == key
         old_texts, old_strips = self._texts, self._strips or []
         strips: list[Strip] = []
@@ -274,44 +355,55 @@ class TextLines(Widget):
             if reuse and n < len(old_texts) and n < len(old_strips) and old_texts[n] == t:
                 strips.append(old_strips[n])  # unchanged line: the same Strip
                 continue
-            strips.append(any_line_strip(t, width, style, console))
+            strips.append(any_line_strip(t, width, style, console, filtering))
         self._texts = texts
         self._strips_key = key
         return strips
 
-    _paint_width: int | None = None  # the width while render_lines runs (Widget.size walks the DOM)
+    # while render_lines runs: the width (Widget.size walks the DOM) and the filters the lines
+    # are built through (None: StylesCache paints and filters them)
+    _paint_width: int | None = None
+    _paint_filtering: Filtering | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         width = self.size.width
-        # a new style (focus, a class, the theme) repaints the whole widget: build afresh
-        if self._strips is not None and self._strips_key != (width, self.line_style()):
+        plain = _plain_paint(self)
+        hover = self.hover_style
+        direct = plain is not None and self.region.size == self.size and not (
+            self.auto_links and hover._link_id and hover._meta and "@click" in hover.meta)
+        # (a link under the mouse: StylesCache styles it)
+        filtering = self._filtering() if direct else None
+        # a new style (focus, a class, the theme) or other filters repaint the whole widget:
+        # build afresh
+        if self._strips is not None and self._strips_key != (width, self.line_style(), filtering):
             self._strips = None
-        self._paint_width = width
+        self._paint_width, self._paint_filtering = width, filtering
         try:
-            plain = _plain_paint(self)
-            hover = self.hover_style
-            if plain is None or self.region.size != self.size or (
-                    self.auto_links and hover._link_id and hover._meta and "@click" in hover.meta):
-                return super().render_lines(crop)  # (a link under the mouse: StylesCache styles it)
-            return self._paint_plain(crop, width, plain)
+            if not direct:
+                return super().render_lines(crop)
+            return self._paint_plain(crop, width, plain, filtering)
         finally:
-            self._paint_width = None
+            self._paint_width = self._paint_filtering = None
 
-    def _paint_plain(self, crop: Region, width: int, background: object) -> list[Strip]:
+    def _paint_plain(self, crop: Region, width: int, background: object,
+                     filtering: Filtering | None) -> list[Strip]:
         """What StylesCache.render_widget makes of a widget with no border, outline, padding,
         tint, opacity or hatch: each content line as it is (ours are `width` cells in the
-        widget's style), through the app's line filters. Done here for the Monitor's lines
-        (StylesCache costs some 100 us a widget and 40 us a changed line in property lookups
-        and copies, for 30-50 changed lines a sample); tests/tui/test_text_lines.py checks the
-        lines are StylesCache's own. The StylesCache is left empty, so a widget that stops
-        being plain (a class adds a border) is drawn by it afresh."""
+        widget's style), through the app's line filters (built in already when `filtering`).
+        Done here for the Monitor's lines (StylesCache costs some 100 us a widget and 40 us a
+        changed line in property lookups and copies, for 30-50 changed lines a sample);
+        tests/tui/test_text_lines.py checks the lines are StylesCache's own. The StylesCache
+        is left empty, so a widget that stops being plain (a class adds a border) is drawn by
+        it afresh."""
         self._styles_cache.clear()
         render_line = self.render_line
         strips = [render_line(y) for y in crop.line_range]
         if any(strip.cell_length != width for strip in strips):
+            self._strips = self._paint_filtering = None  # StylesCache's way, from unfiltered lines
             return super().render_lines(crop)
-        for line_filter in self.get_line_filters():
-            strips = [strip.apply_filter(line_filter, background) for strip in strips]  # type: ignore[arg-type]
+        if filtering is None:
+            for line_filter in self.get_line_filters():
+                strips = [strip.apply_filter(line_filter, background) for strip in strips]  # type: ignore[arg-type]
         x1, x2 = crop.column_span
         if (x1, x2) != (0, width):
             strips = [strip.crop(x1, x2) for strip in strips]
@@ -321,11 +413,14 @@ class TextLines(Widget):
         width = self._paint_width
         if width is None:
             width = self.size.width
-        if self._strips is None or self._strips_key is None or self._strips_key[0] != width:
-            self._strips = self._build(width)
+        filtering = self._paint_filtering
+        key = self._strips_key
+        if self._strips is None or key is None or key[0] != width or key[2] is not filtering:
+            self._strips = self._build(width, filtering=filtering)
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(width, self.line_style())
+        blank = Strip.blank(width, self.line_style())
+        return blank if filtering is None else filtering.strip(blank)
 
     def on_resize(self) -> None:
         self._strips = None
