@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from rich.text import Text
 from textual.widgets import Input, Label, Select, Static
 
 from ..css import tcss

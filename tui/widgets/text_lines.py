@@ -260,16 +260,15 @@ def line_strip(line: Line, width: int, style: Style, console: Console,
     """A Line as a Strip `width` cells wide in the widget's `style`: the segments text_strip
     makes of the equivalent Text, each run's style resolved once per distinct style; with
     `filtering`, what the line filters make of that Strip (each style filtered once too)."""
+    get = _RUN_STYLES.get
     base, runs = line.base, line.runs
     size = cell_len(line.plain)
     if line.bare:  # as Text.render draws a Text without spans: one bare segment
         return _filtered(text_strip(Text(line.plain), width, style, console), filtering)
     if size > width:
         null = Style.null()
-        get = _RUN_STYLES.get
         return _filtered(Strip([Segment(t, get(null, base, s, console)) for t, s in runs]
                                ).crop_extend(0, width, style).apply_style(style), filtering)
-    get = _RUN_STYLES.get
     segments = [Segment(t, get(style, base, s, console, filtering)) for t, s in runs]
     if size < width:
         segments.append(Segment(" " * (width - size), style if filtering is None else filtering.style(style)))
@@ -303,11 +302,13 @@ class TextLines(Widget):
     def line_style(self) -> Style:
         return memo_rich_style(self)
 
-    def _filtering(self) -> Filtering | None:
-        """The line filters to build the lines through: the app's, over the widget's background,
-        when the widget is painted by `_paint_plain` (which then filters nothing again); None
-        when StylesCache paints it (it filters what it draws) or the app has no filter on."""
-        background = _plain_paint(self)
+    def _filtering(self, background: object | None = None) -> Filtering | None:
+        """The line filters to build the lines through: the app's, over the widget's background
+        (`_plain_paint`'s, when the caller has it), when the widget is painted by `_paint_plain`
+        (which then filters nothing again); None when StylesCache paints it (it filters what it
+        draws) or the app has no filter on."""
+        if background is None:
+            background = _plain_paint(self)
         if background is None:
             return None
         filters = tuple(self.get_line_filters())
@@ -372,7 +373,7 @@ class TextLines(Widget):
         direct = plain is not None and self.region.size == self.size and not (
             self.auto_links and hover._link_id and hover._meta and "@click" in hover.meta)
         # (a link under the mouse: StylesCache styles it)
-        filtering = self._filtering() if direct else None
+        filtering = self._filtering(plain) if direct else None
         # a new style (focus, a class, the theme) or other filters repaint the whole widget:
         # build afresh
         if self._strips is not None and self._strips_key != (width, self.line_style(), filtering):
