@@ -295,16 +295,52 @@ async def test_process_list_na_is_said_not_hidden():
 # ---- views and sizes -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size, at_least", [((80, 24), 4), ((120, 40), 8)])
-async def test_compact_view_shows_enough_gpus(size, at_least):
+@pytest.mark.parametrize("size, proc_rows", [((80, 24), 2), ((120, 40), 3)])
+async def test_compact_view_shows_every_gpu(size, proc_rows):
     async with open_monitor(size, samples(sim(8), 3)) as (app, pilot):
         assert app.monitor_pane.compact
         rows = compact_gpu_rows(app)
-        assert len(rows) >= at_least
-        assert [int(ROW.match(r).group(1)) for r in rows] == list(range(len(rows)))
+        assert [int(ROW.match(r).group(1)) for r in rows] == list(range(8))
         assert all(len(r.rstrip()) <= size[0] for r in rows)
-        # the processes and alerts keep some room
-        assert app.query_one(ProcessTable).region.height >= 3
+        # the processes keep their header and a row (or more), the alerts a row and its message
+        assert app.query_one(ProcessTable).region.height >= proc_rows
+        assert app.query_one("#mon-alert-detail").region.height == 1
+
+
+def _inside_pane(app) -> None:
+    """Nothing of the Monitor is pushed under the footer."""
+    bottom = app.monitor_pane.region.bottom
+    for selector in ("#mon-compact", "#mon-fits", "#mon-procs-box", "#mon-alerts-box", "#mon-alert-detail"):
+        assert app.query_one(selector).region.bottom <= bottom, selector
+
+
+async def test_at_80x24_the_gpus_the_fits_line_names_are_on_screen():
+    """Issue 7, item 6: 'fits here' names the 2 idle GPUs (6, 7) and the 4 short ones; all have
+    their row at 80x24. A process's full command (enter) takes rows from the GPU list, and gives
+    them back when closed."""
+    async with open_monitor((80, 24), samples(sim(8), 3)) as (app, pilot):
+        pane = app.monitor_pane
+        pane.set_plan(make_plan("llama-3.1-70b", tp=4))
+        deliver(app, sim(8).sample())
+        await pilot.pause()
+        fits = " ".join(widget_lines(app, app.query_one("#mon-fits")))
+        assert "GPU 6-7" in fits and "GPU 0-3" in fits, fits
+        shown = {int(ROW.match(r).group(1)) for r in compact_gpu_rows(app)}
+        assert shown == set(range(8))
+        _inside_pane(app)
+
+        app.query_one(ProcessTable).focus()
+        await pilot.press("c")
+        await pilot.pause()
+        detail = app.query_one("#mon-proc-detail")
+        assert detail.display and detail.region.height >= 2
+        assert app.query_one(ProcessTable).region.height >= 2  # the header and the selected row
+        assert len(compact_gpu_rows(app)) < 8  # the list scrolls meanwhile
+        _inside_pane(app)
+        await pilot.press("c")
+        await pilot.pause()
+        assert len(compact_gpu_rows(app)) == 8
+        _inside_pane(app)
 
 
 async def test_compact_rows_fit_the_width_at_every_size():

@@ -83,8 +83,15 @@ ENGINE_WORDS = {
     "trtllm": "TensorRT-LLM: weights, activations and overhead + KV pool",
 }
 
-# rows kept for the fits line and the process/alert tables below the GPU view
+# rows kept for the fits line and the process/alert tables below the detail cards
 RESERVED_ROWS = 17
+# Under the compact GPU list on a short terminal (80x24), the process box keeps a title, its
+# header and one row, the alert box (stacked under it) a title, one row and its message: every
+# GPU's row stays on screen, those the fits line names among them (issue 7, item 6).
+PROCS_MIN_ROWS = 3
+ALERTS_ROWS = 6
+ALERTS_MIN_ROWS = 3
+FITS_MAX_ROWS = 3  # monitor.tcss: #mon-fits max-height
 NARROW_BELOW = 160  # columns: below this the alert list sits under the processes (which need the width)
 
 
@@ -272,6 +279,33 @@ class MonitorPane(KeptRender, Widget):
         needed = ceil_div(n, cols) * CARD_HEIGHT
         return needed > height - RESERVED_ROWS
 
+    def _compact_room(self) -> int:
+        """Rows the compact GPU list may take, its header included: the pane less the status line, a notice, the fits line and the host line as last laid
+        out, and the least the process and alert boxes need."""
+        used = 1 + 1 + FITS_MAX_ROWS  # the status, host and fits lines (the fits line's most: it
+        # is written after this, and a wrap more would push the alerts under the footer)
+        notice = self.query_one("#mon-notice")
+        used += notice.outer_size.height if notice.display else 0
+        # what the process box shows on demand: its filter line, a process's full command
+        procs = PROCS_MIN_ROWS + (1 if self.query_one("#mon-proc-filter").has_class("-shown") else 0)
+        procs += 3 if self.query_one("#mon-proc-detail").has_class("-shown") else 0
+        alerts = ALERTS_MIN_ROWS if self.has_class("-narrow") else 0  # side by side, beside the processes
+        return self.size.height - used - procs - alerts
+
+    def _fit_bottom(self, list_rows: int | None) -> None:
+        """Stacked, the alert box gives up rows before the GPU list does (down to 3); beside the
+        processes it takes the stylesheet's height."""
+        box = self.query_one("#mon-alerts-box")
+        if not self.has_class("-narrow"):
+            if box.styles.has_rule("height"):
+                box.styles.height = None  # back to the stylesheet's
+            return
+        rows = ALERTS_ROWS
+        if list_rows is not None:
+            spare = self._compact_room() + ALERTS_MIN_ROWS - list_rows
+            rows = max(ALERTS_MIN_ROWS, min(ALERTS_ROWS, spare))
+        _set_height(box, rows)
+
     def _gpus(self) -> tuple[GpuSample, ...]:
         s = self.sample
         if s is not None and s.gpus:
@@ -407,14 +441,16 @@ class MonitorPane(KeptRender, Widget):
         height = self.size.height
         room = max(4, height - RESERVED_ROWS)
         if compact:
-            rows = min(len(gpus), room) if gpus else 1
+            rows = min(len(gpus), max(room, self._compact_room() - 1)) if gpus else 1
             _set_height(compact_view, rows + 1)
+            self._fit_bottom(rows + 1)
             compact_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
                               self._health)
         else:
             cols = detail_view.columns_for(self.size.width)
             needed = ceil_div(len(gpus), cols) * CARD_HEIGHT
             _set_height(detail_view, min(needed, max(room, CARD_HEIGHT)))
+            self._fit_bottom(None)
             detail_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
                              self._health)
 
@@ -703,10 +739,12 @@ class MonitorPane(KeptRender, Widget):
         box = self.query_one("#mon-proc-filter", Input)
         box.add_class("-shown")
         box.focus()
+        self._room_changed()
 
     def action_toggle_command(self) -> None:
         self.show_command = not self.show_command
         self._render_process_detail()
+        self._room_changed()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "mon-proc-filter":
@@ -719,6 +757,7 @@ class MonitorPane(KeptRender, Widget):
             event.stop()
             if not event.value:
                 event.input.remove_class("-shown")
+                self._room_changed()
             self.query_one(ProcessTable).focus()
 
     def on_key(self, event: events.Key) -> None:
@@ -730,6 +769,12 @@ class MonitorPane(KeptRender, Widget):
             self.query_one(ProcessTable).set_filter("")
             self._render_processes()
             self.query_one(ProcessTable).focus()
+            self._room_changed()
+
+    def _room_changed(self) -> None:
+        """The process box grew or shrank (filter line, full command): the GPU list follows."""
+        if self.sample is not None:
+            self._apply_view()
 
     # ---- GPU cursor and the detail screen ------------------------------------------------
 

@@ -528,6 +528,12 @@ class AlertTable(KeptRender, KeyedTable):
         order = [str(e.id) for e in sorted(entries, key=lambda e: (not e.active, e.severity != "critical", -e.id))]
         return self.sync_rows(rows, order)
 
+    def on_resize(self) -> None:
+        # one line tall (80x24 under 8 GPUs): the top alert's row, not the column names
+        show = self.size.height > 1
+        if show != self.show_header:
+            self.show_header = show
+
     def selected_entry(self) -> AlertEntry | None:
         key = self.selected_key
         return None if key is None else self.entries.get(key)
