@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from engine.telemetry.samples import GpuProcess, HostSample
 from tui.widgets.monitor_format import GIB
 from tui.widgets.monitor_gpus import GpuCard, GpuCompactView
@@ -89,3 +91,39 @@ async def test_a_spike_shows_in_the_sparkline_and_leaves_with_its_bucket():
         pane.update_sample(dataclasses.replace(idle, timestamp=base.timestamp + 7))
         await pilot.pause()
         assert util_line().rstrip().endswith("█▁")
+
+
+@pytest.mark.parametrize("view, size", [
+    ("compact", (80, 24)), ("compact", (120, 40)), ("compact", (200, 50)),
+    ("detail", (120, 40)), ("detail", (200, 50)),
+])
+async def test_steady_samples_repaint_without_a_layout_pass(view, size, monkeypatch):
+    """Issue 9: no re-layout per sample. Once the view is up, samples of the same 8 GPUs only
+    repaint: the screen is never reflowed (each reflow re-arranges every widget)."""
+    from textual.screen import Screen
+
+    backend = sim(8)
+    app = MonitorHarness([backend.sample() for _ in range(20)])
+    async with app.run_test(size=size) as pilot:
+        pane = app.monitor_pane
+        pane.view_mode = view
+        await pilot.pause()
+        for _ in range(3):  # the view settles: its heights, the tables' widths
+            pane.update_sample(backend.sample())
+            await pilot.pause()
+        assert pane.compact == (view == "compact")
+        layouts = []
+        original = Screen._refresh_layout
+
+        def counting(screen, size=None, scroll=False):
+            if screen._layout_required:
+                layouts.append(pane.samples_seen)
+            return original(screen, size, scroll)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        seen = pane.samples_seen
+        for _ in range(10):
+            pane.update_sample(backend.sample())
+            await pilot.pause()
+        assert pane.samples_seen == seen + 10
+        assert layouts == []

@@ -297,8 +297,8 @@ class MonitorPane(KeptRender, Widget):
         processes it takes the stylesheet's height."""
         box = self.query_one("#mon-alerts-box")
         if not self.has_class("-narrow"):
-            if box.styles.has_rule("height"):
-                box.styles.height = None  # back to the stylesheet's
+            if box.styles.inline.has_rule("height"):
+                box.styles.height = None  # back to the stylesheet's (once: each set is a layout)
             return
         rows = ALERTS_ROWS
         if list_rows is not None:
