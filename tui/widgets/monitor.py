@@ -280,8 +280,9 @@ class MonitorPane(KeptRender, Widget):
         return needed > height - RESERVED_ROWS
 
     def _compact_room(self) -> int:
-        """Rows the compact GPU list may take, its header included: the pane less the status line, a notice, the fits line and the host line as last laid
-        out, and the least the process and alert boxes need."""
+        """Rows the compact GPU list may take, its header included: the pane less the status,
+        fits and host lines, a notice as last laid out, and the least the process and alert
+        boxes need."""
         used = 1 + 1 + FITS_MAX_ROWS  # the status, host and fits lines (the fits line's most: it
         # is written after this, and a wrap more would push the alerts under the footer)
         notice = self.query_one("#mon-notice")
