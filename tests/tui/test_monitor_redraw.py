@@ -12,7 +12,7 @@ from engine.telemetry.samples import GpuProcess, HostSample
 from tui.widgets.monitor_format import GIB
 from tui.widgets.monitor_gpus import GpuCard, GpuCompactView
 
-from .monitor_support import MonitorHarness, screen_text, sim, with_gpu
+from .monitor_support import MonitorHarness, deliver, make_plan, open_monitor, screen_text, sim, with_gpu
 
 
 def _procs(s: HostSample, mem_gib: float, started_at: float) -> HostSample:
@@ -98,20 +98,21 @@ async def test_a_spike_shows_in_the_sparkline_and_leaves_with_its_bucket():
     ("detail", (120, 40)), ("detail", (200, 50)),
 ])
 async def test_steady_samples_repaint_without_a_layout_pass(view, size, monkeypatch):
-    """Issue 9: no re-layout per sample. Once the view is up, samples of the same 8 GPUs only
-    repaint: the screen is never reflowed (each reflow re-arranges every widget)."""
+    """Issue 9: no re-layout per sample. In the app as `gpuplan watch` opens it, with a plan (its
+    fits line's figures change every sample), samples of the same 8 GPUs only repaint once the
+    view is up: the screen is never reflowed (each reflow re-arranges every widget)."""
     from textual.screen import Screen
 
     backend = sim(8)
-    app = MonitorHarness([backend.sample() for _ in range(20)])
-    async with app.run_test(size=size) as pilot:
+    async with open_monitor(size, [backend.sample() for _ in range(20)],
+                            plan=make_plan("llama-3.1-70b", tp=4)) as (app, pilot):
         pane = app.monitor_pane
         pane.view_mode = view
-        await pilot.pause()
         for _ in range(3):  # the view settles: its heights, the tables' widths
-            pane.update_sample(backend.sample())
+            deliver(app, backend.sample())
             await pilot.pause()
         assert pane.compact == (view == "compact")
+        assert "needs 71.3 GiB" in screen_text(app)
         layouts = []
         original = Screen._refresh_layout
 
@@ -123,7 +124,7 @@ async def test_steady_samples_repaint_without_a_layout_pass(view, size, monkeypa
         monkeypatch.setattr(Screen, "_refresh_layout", counting)
         seen = pane.samples_seen
         for _ in range(10):
-            pane.update_sample(backend.sample())
+            deliver(app, backend.sample())
             await pilot.pause()
         assert pane.samples_seen == seen + 10
         assert layouts == []

@@ -169,6 +169,7 @@ class MonitorPane(KeptRender, Widget):
         self._alert_sig: tuple | None = None
         self._status_cache: tuple | None = None
         self._fits_cache: object = None
+        self._fits_lines = 0  # the fits line's height as last written
         self._notice_cache: object = None
         self._fit_marks: dict[int, Text] = {}
         self._health: dict[int, tuple[str, str]] = {}  # GPU -> (severity, reason) of its alerts
@@ -593,7 +594,7 @@ class MonitorPane(KeptRender, Widget):
         head.append("Fits here ", style=LABEL)
         if p is None:
             head.append("no plan yet: the planner's result is checked against these GPUs", style=DIM)
-            widget.update(head)
+            self._update_fits(widget, head, None, width)
             return
         need = self.plan_need
         assert need is not None
@@ -638,7 +639,18 @@ class MonitorPane(KeptRender, Widget):
                         f"{gib(host_total)} GiB",
                         style=DIM,
                     )
-        widget.update(Group(head, body))
+        self._update_fits(widget, head, body, width)
+
+    def _update_fits(self, widget: Static, head: Text, body: Text | None, width: int) -> None:
+        """The verdict's figures change every sample (free memory): a layout pass (every
+        widget re-arranged) only when the line count changes, not per sample."""
+        lines = 1
+        if body is not None:
+            lines += len(body.wrap(self.app.console, max(1, width))) if width else 1
+        lines = min(lines, FITS_MAX_ROWS)
+        relayout = not width or lines != self._fits_lines
+        self._fits_lines = lines
+        widget.update(head if body is None else Group(head, body), layout=relayout)
 
     def _render_processes(self) -> None:
         table = self.query_one(ProcessTable)
