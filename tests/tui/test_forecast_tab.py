@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import LoadingIndicator
 
 from tests.engine.forecast.series import synthetic, write_csv
 
@@ -78,12 +79,16 @@ async def test_fit_shows_accuracy_components_and_capacity(traffic):
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one("#forecast-pane")
         app.query_one("#fc-history").value = traffic
+        assert not [w for w in app.query("*") if w.auto_refresh]  # nothing redraws on a timer at rest
         pane.fit()  # what Fit and Enter do; the result comes back as a message
-        assert pane.state == "fitting" and pane.has_class("fitting")  # the progress indicator shows
+        assert pane.state == "fitting" and pane.has_class("fitting")
+        assert app.query(LoadingIndicator)  # the progress indicator shows
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.pause()
         assert pane.state == "ready"
+        # and goes: a LoadingIndicator redraws 16 times a second, hidden or not
+        assert not app.query(LoadingIndicator) and not [w for w in app.query("*") if w.auto_refresh]
         summary = str(app.query_one("#fc-summary").render())
         assert "MASE" in summary and "daily peak at 14:00 UTC" in summary and "capacity" in summary
         assert not app.query_one("#fc-capacity-plot").has_class("hidden")
