@@ -128,3 +128,32 @@ async def test_steady_samples_repaint_without_a_layout_pass(view, size, monkeypa
             await pilot.pause()
         assert pane.samples_seen == seen + 10
         assert layouts == []
+
+
+async def test_a_steady_sample_repaints_only_inside_the_monitor(monkeypatch):
+    """Textual redraws every widget under the rectangle around all dirty regions: a header
+    repainted each sample (with the same host summary) made that the whole screen, header,
+    tabs and all. Steady samples leave everything outside the Monitor pane alone."""
+    from textual._compositor import Compositor
+
+    backend = sim(8)
+    async with open_monitor((120, 40), [backend.sample() for _ in range(20)],
+                            plan=make_plan("llama-3.1-70b", tp=4)) as (app, pilot):
+        pane = app.monitor_pane
+        for _ in range(3):
+            deliver(app, backend.sample())
+            await pilot.pause()
+        dirty = []
+        original = Compositor.render_partial_update
+
+        def recording(compositor):
+            dirty.extend(compositor._dirty_regions)
+            return original(compositor)
+
+        monkeypatch.setattr(Compositor, "render_partial_update", recording)
+        for _ in range(5):
+            deliver(app, backend.sample())
+            await pilot.pause()
+        assert dirty, "the samples were not drawn"
+        outside = [r for r in dirty if not pane.region.contains_region(r)]
+        assert outside == []

@@ -29,13 +29,18 @@ class AppHeader(Widget):
         self.host = "GPUs: ..."
         self.host_level = "none"
 
+    # Repainted only when its text changes: the monitor hands it the host summary every sample,
+    # and a refreshed header widens the screen's dirty region to row 0, so that every widget
+    # between it and the Monitor's figures (tabs, tab bar, pane) is redrawn each second.
     def show_session(self, name: str, dirty: bool, source: str) -> None:
-        self.session_name, self.dirty, self.source = name, dirty, source
-        self.refresh()
+        if (name, dirty, source) != (self.session_name, self.dirty, self.source):
+            self.session_name, self.dirty, self.source = name, dirty, source
+            self.refresh()
 
     def show_host(self, summary: str, level: str = "ok") -> None:
-        self.host, self.host_level = summary, level
-        self.refresh()
+        if (summary, level) != (self.host, self.host_level):
+            self.host, self.host_level = summary, level
+            self.refresh()
 
     @property
     def text(self) -> str:
