@@ -4,8 +4,8 @@ asserted.
     python -m bench.peer_monitor_bench [SECONDS] [ROUNDS]     (default 20 s, 3 rounds)
 
 Needs the `bench` extra (`pip install -e '.[bench]'`: nvitop 1.7.2, pyte) and gcc; without
-them it prints why and exits 0. It takes about ROUNDS x 6 x (SECONDS + ~6 s): 8 minutes at the
-defaults, so `python -m bench` does not run it.
+them it prints why (as JSON) and exits 0. It takes about ROUNDS x 7 x (SECONDS + ~8 s), some
+10 minutes at the defaults, so `python -m bench` does not run it.
 
 Issue 9's goal is "at most nvitop's CPU in both views", measured on the same 8 fake GPUs at a
 1 s interval, side by side in one run. Here every tool runs against the fake
@@ -14,7 +14,9 @@ their processes, put first on LD_LIBRARY_PATH) in a pseudo-terminal of its own
 (TERM=xterm-256color, the window size set with TIOCSWINSZ, the output read and discarded as it
 comes so the tool never blocks on a full pty):
 
-- `nvitop --interval 1` (its default monitor mode, which picks the full view at both sizes),
+- `nvitop --interval 1`, its default monitor mode ("auto": at 120x40 it picks its compact
+  rows, one line per GPU, at 200x50 its full view, two lines per GPU), and at 120x40 also
+  `nvitop --monitor full --interval 1` (nvitop-full),
 - `gpuplan watch` on the real NVML backend (compact view at 120x40; detail cards at 200x50:
   `v` is pressed once the GPUs show, and the screen is checked to hold the cards),
 - `gpuplan watch --simulate 8` in the same two views (no NVML calls at all),
@@ -232,6 +234,8 @@ def tools(lib_dir: Path, home: Path) -> list[Tool]:
     out = []
     for view in SIZES:
         out.append(Tool("nvitop", view, [nvitop, "--interval", "1"], dict(nvml_env)))
+        if view == "compact":  # at 120x40 nvitop's auto mode picks its compact rows: its full view too
+            out.append(Tool("nvitop-full", view, [nvitop, "--monitor", "full", "--interval", "1"], dict(nvml_env)))
         out.append(Tool("gpuplan", view, [gpuplan, "watch", "--interval", "1"], {**nvml_env, **gpuplan_env}))
         out.append(Tool("gpuplan-simulated", view, [gpuplan, "watch", "--simulate", "8", "--interval", "1"],
                         {**gpuplan_env}))
@@ -284,10 +288,13 @@ def peer_monitor_cpu(seconds: float = 20.0, rounds: int = 3) -> dict:
             "runs": [round(v, 2) for v in values],
         }
     for view in SIZES:
-        peer = figures[f"nvitop/{view}"]["median"]
-        for name in ("gpuplan", "gpuplan-simulated"):
-            ours = figures[f"{name}/{view}"]["median"]
-            figures[f"ratio_{name}_vs_nvitop/{view}"] = round(ours / peer, 2) if ours is not None and peer else None
+        for peer_name in ("nvitop", "nvitop-full"):
+            peer = figures.get(f"{peer_name}/{view}", {}).get("median")
+            if peer is None:
+                continue
+            for name in ("gpuplan", "gpuplan-simulated"):
+                ours = figures[f"{name}/{view}"]["median"]
+                figures[f"ratio_{name}_vs_{peer_name}/{view}"] = round(ours / peer, 2) if ours is not None else None
     return {
         "peer_monitor_cpu_percent": figures,
         "seconds": seconds,
