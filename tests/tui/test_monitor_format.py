@@ -10,7 +10,7 @@ from rich.text import Text
 
 from engine.telemetry.fits import fits_here
 from engine.telemetry.samples import GpuSample, HostSample
-from tui.widgets.monitor import why_not
+from tui.widgets.monitor_fits import why_not
 from tui.widgets.monitor_format import (
     CARD_HEIGHT,
     RowContext,

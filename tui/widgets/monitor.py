@@ -58,12 +58,12 @@ from .monitor_format import (
     WARN,
     ceil_div,
     clock_text,
-    gib,
     series_scale,
     short_name,
     span_text,
     sparkline_line,
 )
+from .monitor_fits import fits_lines
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
 from .kept_render import KeptHorizontal, KeptRender, KeptStatic, KeptVertical
 from .monitor_host import HostPanel
@@ -77,12 +77,6 @@ if TYPE_CHECKING:
 ViewMode = Literal["auto", "compact", "detail"]
 
 NO_DRIVER_PREFIX = "NVML library not found"
-ENGINE_WORDS = {
-    "vllm": "vLLM gpu_memory_utilization",
-    "sglang": "SGLang mem_fraction_static",
-    "trtllm": "TensorRT-LLM: weights, activations and overhead + KV pool",
-}
-
 # rows kept for the fits line and the process/alert tables below the detail cards
 RESERVED_ROWS = 17
 # Under the compact GPU list on a short terminal (80x24), the process box keeps a title, its
@@ -590,60 +584,9 @@ class MonitorPane(KeptRender, Widget):
         if key == self._fits_cache:
             return
         self._fits_cache = key
-        head = Text(no_wrap=True, overflow="ellipsis")
-        head.append("Fits here ", style=LABEL)
-        if p is None:
-            head.append("no plan yet: the planner's result is checked against these GPUs", style=DIM)
-            self._update_fits(widget, head, None, width)
-            return
-        need = self.plan_need
-        assert need is not None
-        tp, pp = p.inputs.tensor_parallel, p.inputs.pipeline_parallel
-        engine = p.inputs.serving.engine
-        head.append(p.inputs.name or p.inputs.model.label, style="bold")
-        layout = f"TP {tp}" + (f" × PP {pp}" if pp > 1 else "")
-        head.append(f" · {layout} · ")
-        needs = f"needs {gib(need[0])} GiB"  # the requirement, not free memory
-        if engine in ("vllm", "sglang"):
-            # the planner's total is CUDA's; the MEM (NVML) column counts more. The longest
-            # wording that fits the line: at 80 columns "CUDA-visible" must not be cut off.
-            basis = f"{p.inputs.serving.memory_fraction:.2f} × {gib(p.memory.gpu_total_bytes)} GiB CUDA-visible"
-            wordings = ((f"{needs} per GPU", f" ({ENGINE_WORDS[engine]} {basis})"),
-                        (f"{needs} per GPU", f" ({ENGINE_WORDS[engine].split()[0]} {basis})"),
-                        (f"{needs} per GPU", f" ({basis})"), (f"{needs}/GPU", f" ({basis})"))
-        else:
-            wordings = ((f"{needs} per GPU", f" ({ENGINE_WORDS.get(engine, engine)})"),)
-        room = (width or 80) - head.cell_len
-        text, note = next((w for w in wordings if len(w[0]) + len(w[1]) <= room), wordings[-1])
-        head.append(text)
-        head.append(note, style=DIM)
-        body = Text()
-        if not p.memory.fits:
-            body.append("✗ ", style=BAD)
-            body.append(f"the plan does not fit on one {p.inputs.gpu.label} at all: {p.memory.reason}", style=BAD)
-        elif v is None:
-            body.append("waiting for a GPU sample…", style=DIM)
-        elif not v.gpus and s is not None and s.error:
-            body.append("✗ ", style=BAD)
-            body.append("no GPU telemetry on this host (see above)", style=WARN)
-        else:
-            body.append("✓ " if v.fits else "✗ ", style=OK if v.fits else BAD)
-            body.append_text(why_not(v) if not v.fits else Text(v.reason, style=OK))
-            totals = {f.total_bytes for f in v.gpus if f.total_bytes}
-            if totals:
-                host_total = max(totals)
-                plan_total = p.memory.gpu_total_bytes
-                if plan_total and abs(host_total - plan_total) / plan_total > 0.05:
-                    body.append(
-                        f"; note: planned for {p.inputs.gpu.label} ({gib(plan_total)} GiB), the GPUs here have "
-                        f"{gib(host_total)} GiB",
-                        style=DIM,
-                    )
-        self._update_fits(widget, head, body, width)
-
-    def _update_fits(self, widget: Static, head: Text, body: Text | None, width: int) -> None:
-        """The verdict's figures change every sample (free memory): a layout pass (every
-        widget re-arranged) only when the line count changes, not per sample."""
+        head, body = fits_lines(p, self.plan_need, v, s, width)
+        # the verdict's figures change every sample (free memory): a layout pass (every widget
+        # re-arranged) only when the line count changes, not per sample
         lines = 1
         if body is not None:
             lines += len(body.wrap(self.app.console, max(1, width))) if width else 1
@@ -920,47 +863,6 @@ def _displayed(widget: Widget) -> bool:
             return False
         node = node.parent
     return True
-
-
-def _runs(indices: list[int]) -> str:
-    """[0, 1, 2, 3, 6] -> '0-3, 6'."""
-    out: list[str] = []
-    k = 0
-    while k < len(indices):
-        j = k
-        while j + 1 < len(indices) and indices[j + 1] == indices[j] + 1:
-            j += 1
-        out.append(str(indices[k]) if j == k else f"{indices[k]}-{indices[j]}")
-        k = j + 1
-    return ", ".join(out)
-
-
-def why_not(v: FitVerdict) -> Text:
-    """Exactly why a plan does not fit now, short enough for two lines: how many GPUs have the
-    free memory, how many a replica needs, and what the others have (same figures grouped)."""
-    tp = v.tensor_parallel
-    n = len(v.gpus)
-    totals = [f.total_bytes for f in v.gpus if f.total_bytes is not None]
-    if not v.gpus or tp > n or (totals and v.per_gpu_need_bytes > max(totals)):
-        return Text(v.reason, style=WARN)  # no GPU / too few GPUs / GPUs too small: the engine's words
-    t = Text(style=WARN)
-    k = len(v.eligible)
-    t.append(f"{'only ' if k else ''}{k} GPU{'s' if k != 1 else ''} ha{'s' if k == 1 else 've'} "
-             f"{gib(v.per_gpu_need_bytes)} GiB free")
-    if v.eligible:
-        t.append(f" (GPU {_runs(list(v.eligible))})")
-    t.append(f", a replica needs {tp}")
-    by_note: dict[str, list[int]] = {}
-    for f in v.gpus:
-        if not f.eligible:
-            note = f.note if f.note.startswith("unhealthy") or f.free_bytes is None else f"{gib(f.free_bytes)} GiB free"
-            by_note.setdefault(note, []).append(f.index)
-    if by_note:
-        t.append("; short: ")
-        t.append(", ".join(f"GPU {_runs(idx)} {note}" for note, idx in by_note.items()))
-    if v.simulated:
-        t.append(" (simulated)", style=DIM)
-    return t
 
 
 def describe_alert(e: AlertEntry) -> str:
