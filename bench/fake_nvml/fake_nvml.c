@@ -268,19 +268,20 @@ EXPORT int nvmlDeviceGetUtilizationRates(gpu_t *g, utilization_t *u) {
     u->memory = u->gpu * 2 / 3;
     return OK;
 }
-EXPORT int nvmlDeviceGetEncoderUtilization(gpu_t *g, unsigned *util, unsigned *period_us) {
-    CALL("nvmlDeviceGetEncoderUtilization");
-    DEVICE(g);
+static int idle_codec(unsigned *util, unsigned *period_us) { /* no video work on these GPUs */
     *util = 0;
     *period_us = 167000;
     return OK;
 }
+EXPORT int nvmlDeviceGetEncoderUtilization(gpu_t *g, unsigned *util, unsigned *period_us) {
+    CALL("nvmlDeviceGetEncoderUtilization");
+    DEVICE(g);
+    return idle_codec(util, period_us);
+}
 EXPORT int nvmlDeviceGetDecoderUtilization(gpu_t *g, unsigned *util, unsigned *period_us) {
     CALL("nvmlDeviceGetDecoderUtilization");
     DEVICE(g);
-    *util = 0;
-    *period_us = 167000;
-    return OK;
+    return idle_codec(util, period_us);
 }
 
 static unsigned temperature_c(const gpu_t *g) { return (unsigned)(34 + 0.4 * util_pct(g) + 3 * wave(g, 11, 2)); }
