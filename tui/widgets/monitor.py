@@ -288,8 +288,9 @@ class MonitorPane(KeptRender, Widget):
         alerts = ALERTS_MIN_ROWS if self.has_class("-narrow") else 0  # side by side, beside the processes
         return self.size.height - used - procs - alerts
 
-    def _fit_bottom(self, list_rows: int | None) -> None:
-        """Stacked, the alert box gives up rows before the GPU list does (down to 3); beside the
+    def _fit_bottom(self, spare: int | None) -> None:
+        """Stacked, the alert box gives up rows before the GPU list does (down to 3; `spare`:
+        the rows the compact list leaves it beyond that, None in the detail view); beside the
         processes it takes the stylesheet's height."""
         box = self.query_one("#mon-alerts-box")
         if not self.has_class("-narrow"):
@@ -297,9 +298,8 @@ class MonitorPane(KeptRender, Widget):
                 box.styles.height = None  # back to the stylesheet's (once: each set is a layout)
             return
         rows = ALERTS_ROWS
-        if list_rows is not None:
-            spare = self._compact_room() + ALERTS_MIN_ROWS - list_rows
-            rows = max(ALERTS_MIN_ROWS, min(ALERTS_ROWS, spare))
+        if spare is not None:
+            rows = max(ALERTS_MIN_ROWS, min(ALERTS_ROWS, ALERTS_MIN_ROWS + spare))
         _set_height(box, rows)
 
     def _gpus(self) -> tuple[GpuSample, ...]:
@@ -437,9 +437,10 @@ class MonitorPane(KeptRender, Widget):
         height = self.size.height
         room = max(4, height - RESERVED_ROWS)
         if compact:
-            rows = min(len(gpus), max(room, self._compact_room() - 1)) if gpus else 1
+            fit_room = self._compact_room()
+            rows = min(len(gpus), max(room, fit_room - 1)) if gpus else 1
             _set_height(compact_view, rows + 1)
-            self._fit_bottom(rows + 1)
+            self._fit_bottom(fit_room - (rows + 1))
             compact_view.show(gpus, self._spark, self._fit_marks, self.thresholds.temp_warn_margin_c, self.span_for,
                               self._health)
         else:
