@@ -117,10 +117,12 @@ def widget_lines(app: App, widget) -> list[str]:
 
 
 def plain(widget) -> str:
-    """The plain text a Static was last given (Text, str or a Group of them)."""
+    """The plain text a Static (Text, str or a Group of them) or a FitsLine was last given."""
     from rich.console import Group
     from rich.text import Text
 
+    if not hasattr(widget, "content"):  # a FitsLine: the text it was given, before wrapping
+        return widget.plain
     content = widget.content
     parts = content.renderables if isinstance(content, Group) else [content]
     return "\n".join(p.plain if isinstance(p, Text) else str(p) for p in parts)

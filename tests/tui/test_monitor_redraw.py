@@ -157,3 +157,56 @@ async def test_a_steady_sample_repaints_only_inside_the_monitor(monkeypatch):
         assert dirty, "the samples were not drawn"
         outside = [r for r in dirty if not pane.region.contains_region(r)]
         assert outside == []
+
+
+def _free(s: HostSample, free_gib: list[float], dt: float) -> HostSample:
+    """`s` later by `dt`, its GPUs with these free GiB (used the rest of the total)."""
+    gpus = tuple(
+        dataclasses.replace(g, memory_free_bytes=int(f * GIB), memory_used_bytes=g.memory_total_bytes - int(f * GIB))
+        for g, f in zip(s.gpus, free_gib))
+    return dataclasses.replace(s, gpus=gpus, timestamp=s.timestamp + dt)
+
+
+async def test_a_verdict_that_wraps_a_line_more_or_less_keeps_its_rows(monkeypatch):
+    """The fits verdict names every short GPU's free memory, so its length moves with the
+    figures: at 200 columns eight different figures wrap to a second line and one shared figure
+    ("GPU 0-7 9.5 GiB free") does not. Alternating between them, the fits line keeps the rows it
+    grew to (no layout pass, each of which re-arranges the whole screen), shows each sample's
+    figures, and gives the row back once the verdict changes its outcome."""
+    from textual.screen import Screen
+
+    from tui.widgets.monitor_fits import FitsLine
+
+    backend = sim(8)
+    base = backend.sample()
+    varied = [60.1 + k for k in range(8)]  # GPU 0 60.1 GiB free, GPU 1 61.1 GiB free, ...
+    same = [9.5] * 8
+    async with open_monitor((200, 50), [base], plan=make_plan("llama-3.1-70b", tp=4)) as (app, pilot):
+        pane = app.monitor_pane
+        fits = app.query_one(FitsLine)
+        deliver(app, _free(base, same, 1))
+        await pilot.pause()
+        assert fits.rows == 2 and "GPU 0-7 9.5 GiB free" in screen_text(app)
+        deliver(app, _free(base, varied, 2))
+        await pilot.pause()
+        assert fits.rows == 3 and "GPU 7 67.1 GiB free" in screen_text(app)
+        layouts = []
+        original = Screen._refresh_layout
+
+        def counting(screen, size=None, scroll=False):
+            if screen._layout_required:
+                layouts.append(pane.samples_seen)
+            return original(screen, size, scroll)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        for k in range(6):
+            deliver(app, _free(base, same if k % 2 == 0 else varied, 3 + k))
+            await pilot.pause()
+            text = screen_text(app)
+            assert ("GPU 0-7 9.5 GiB free" in text) == (k % 2 == 0), k
+            assert ("GPU 7 67.1 GiB free" in text) == (k % 2 == 1), k
+        assert layouts == [] and fits.rows == 3
+        monkeypatch.setattr(Screen, "_refresh_layout", original)
+        deliver(app, _free(base, [79.0] * 8, 10))  # now it fits: a new outcome, one line of verdict
+        await pilot.pause()
+        assert fits.rows == 2 and "✓" in screen_text(app)

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from rich.console import Group
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -63,7 +62,7 @@ from .monitor_format import (
     span_text,
     sparkline_line,
 )
-from .monitor_fits import fits_lines
+from .monitor_fits import FITS_MAX_ROWS, FitsLine, fits_lines
 from .monitor_gpus import GpuCompactView, GpuCursorMoved, GpuDetailView, GpuPicked
 from .kept_render import KeptHorizontal, KeptRender, KeptStatic, KeptVertical
 from .monitor_host import HostPanel
@@ -85,7 +84,6 @@ RESERVED_ROWS = 17
 PROCS_MIN_ROWS = 3
 ALERTS_ROWS = 6
 ALERTS_MIN_ROWS = 3
-FITS_MAX_ROWS = 3  # monitor.tcss: #mon-fits max-height
 NARROW_BELOW = 160  # columns: below this the alert list sits under the processes (which need the width)
 
 
@@ -163,7 +161,6 @@ class MonitorPane(KeptRender, Widget):
         self._alert_sig: tuple | None = None
         self._status_cache: tuple | None = None
         self._fits_cache: object = None
-        self._fits_lines = 0  # the fits line's height as last written
         self._notice_cache: object = None
         self._fit_marks: dict[int, Text] = {}
         self._health: dict[int, tuple[str, str]] = {}  # GPU -> (severity, reason) of its alerts
@@ -183,7 +180,7 @@ class MonitorPane(KeptRender, Widget):
         yield KeptStatic("", id="mon-notice")
         yield GpuCompactView(id="mon-compact")
         yield GpuDetailView(id="mon-detail")
-        yield KeptStatic("", id="mon-fits")
+        yield FitsLine(id="mon-fits")
         yield HostPanel(id="mon-host")
         with KeptHorizontal(id="mon-bottom"):
             with KeptVertical(id="mon-procs-box"):
@@ -578,7 +575,7 @@ class MonitorPane(KeptRender, Widget):
         self.set_class(not no_driver, "-host-error")
 
     def _render_fits(self) -> None:
-        widget = self.query_one("#mon-fits", Static)
+        widget = self.query_one(FitsLine)
         p, v, s = self.plan, self.verdict, self.sample
         width = widget.content_size.width
         key = (id(p), v, None if s is None else s.simulated, width)
@@ -586,15 +583,8 @@ class MonitorPane(KeptRender, Widget):
             return
         self._fits_cache = key
         head, body = fits_lines(p, self.plan_need, v, s, width)
-        # the verdict's figures change every sample (free memory): a layout pass (every widget
-        # re-arranged) only when the line count changes, not per sample
-        lines = 1
-        if body is not None:
-            lines += len(body.wrap(self.app.console, max(1, width))) if width else 1
-        lines = min(lines, FITS_MAX_ROWS)
-        relayout = not width or lines != self._fits_lines
-        self._fits_lines = lines
-        widget.update(head if body is None else Group(head, body), layout=relayout)
+        # the height may grow while the plan, the width and the outcome stay (FitsLine)
+        widget.show(head, body, (id(p), width, None if v is None else v.fits))
 
     def _render_processes(self) -> None:
         table = self.query_one(ProcessTable)

@@ -1,18 +1,20 @@
 """The Monitor's "Fits here" line: can the plan on the planner's screen run on this host's
 GPUs now, and if not, exactly why (how many GPUs have the free memory, how many a replica needs,
-what the others have). Pure: the plan, the verdict of engine/telemetry/fits.py and the sample in,
-the two lines as Rich Text out; MonitorPane writes them."""
+what the others have). `fits_lines` is pure: the plan, the verdict of engine/telemetry/fits.py and
+the sample in, the two lines as Rich Text out; MonitorPane hands them to a FitsLine."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.geometry import Size
 
 from engine.telemetry.fits import FitVerdict
 from engine.telemetry.samples import HostSample
 
 from .monitor_format import BAD, DIM, LABEL, OK, WARN, gib
+from .text_lines import Line, TextLines
 
 if TYPE_CHECKING:
     from engine.plan import Plan
@@ -22,6 +24,80 @@ ENGINE_WORDS = {
     "sglang": "SGLang mem_fraction_static",
     "trtllm": "TensorRT-LLM: weights, activations and overhead + KV pool",
 }
+
+
+FITS_MAX_ROWS = 3  # the head and two lines of verdict
+
+
+class FitsLine(TextLines):
+    """The head line and the verdict wrapped to the width, drawn line by line (only the lines
+    whose text changed are redrawn; Textual's Static rendered the whole Group through Rich each
+    sample). Its height is set here, not by the content: the verdict's figures change every
+    sample, and "63.7 GiB free" becoming "9.5 GiB free" moved the wrap by a line every few
+    seconds, each time a layout pass of the whole screen. Within one shape of verdict (the same
+    plan, width and outcome) the height only grows, so a row the figures no longer need stays,
+    blank, until the shape changes."""
+
+    DEFAULT_CSS = "FitsLine { height: 1; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.head = Text("")
+        self.body: Text | None = None
+        self.rows = 1
+        self._shape: object = None
+        self._wrapped: tuple[tuple, list[Text]] | None = None  # (what the body was, its lines)
+
+    @property
+    def plain(self) -> str:
+        """The head and the whole verdict as text (tests; what the lines are cut from)."""
+        return self.head.plain if self.body is None else f"{self.head.plain}\n{self.body.plain}"
+
+    def show(self, head: Text, body: Text | None, shape: object) -> None:
+        """New lines; `shape` names what the height may grow within (see the class)."""
+        self.head, self.body = head, body
+        grow = shape == self._shape
+        self._shape = shape
+        self._fit_rows(grow)
+
+    def _fit_rows(self, grow: bool) -> None:
+        width = self.size.width
+        if not width:  # not laid out yet: on_resize sets the height
+            self.refresh()
+            return
+        needed = min(FITS_MAX_ROWS, 1 + len(self._body_lines(width)))
+        rows = max(needed, self.rows) if grow else needed
+        if rows != self.rows:
+            self.rows = rows
+            self.styles.height = rows  # a layout pass: only when the row count changes
+            self._strips = None
+            self.refresh()
+        else:
+            self.refresh_lines()
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self.size.width != self._laid_out_width:
+            self._laid_out_width = self.size.width
+            self._fit_rows(grow=False)
+
+    _laid_out_width = 0
+
+    def _body_lines(self, width: int) -> list[Text]:
+        body = self.body
+        if body is None or width <= 0:
+            return []
+        key = (body.plain, tuple(body.spans), body.style, width)
+        got = self._wrapped
+        if got is None or got[0] != key:
+            got = self._wrapped = (key, list(body.wrap(self.app.console, width)))
+        return got[1]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self.rows
+
+    def lines(self, width: int) -> list[Text | Line]:
+        return [self.head, *self._body_lines(width)[:FITS_MAX_ROWS - 1]]
 
 
 def fits_lines(p: Plan | None, need: tuple[int, int] | None, v: FitVerdict | None, s: HostSample | None,
