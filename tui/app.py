@@ -163,6 +163,7 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         self.recording = str(recording) if recording is not None else None
         self._exiting = False
         self._panes_mounted = False
+        self.after_prefetch: Callable[[], None] | None = None  # once every tab is mounted (launch.py)
         self._last_input_at = 0.0  # monotonic time of the last key, paste or click
         self._mounting: list[tuple[Any, Any]] = []  # (widget, its mount) in flight: exit awaits them
         self._widgets: dict[str, Any] = {}
@@ -386,6 +387,9 @@ class GpuPlanApp(FileActions, StartupInputGate, App[int]):
         if waiting:
             self._mount_panes(waiting[:1])
             self.set_timer(0.25, self._prefetch_pane, name="prefetch")
+        elif self.after_prefetch is not None:
+            done, self.after_prefetch = self.after_prefetch, None
+            done()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste, events.MouseDown)):

@@ -54,6 +54,9 @@ def run_app(
         recording = f"{record} ({', '.join(parts)})" if parts else str(record)  # the status line says so
     app = GpuPlanApp(session_path, watch=watch_file, monitor_first=monitor_first, interval=interval,
                      backend=backend, recording=recording)
+    from .heap import freeze_startup_heap
+
+    app.after_prefetch = freeze_startup_heap  # the heap built, every tab mounted: out of the GC
     if metrics_server is not None:
         from .fleet_cli import follow_plan
 

@@ -99,3 +99,19 @@ async def test_a_hidden_sidebar_builds_its_fields_when_first_shown(session_file)
         await settle(pilot)
         assert app.doc.session.hardware.tensor_parallel == 8
         assert app.query_one("#f-hardware-tensor-parallel").value == "8"
+
+
+async def test_once_every_tab_is_mounted_the_app_says_so_once(session_file, monkeypatch):
+    """`after_prefetch` (launch.py freezes the start-up heap there) runs after the last tab has
+    mounted, not before, and only once."""
+    monkeypatch.setattr(app_module, "PREFETCH_IDLE_S", 0.05)
+    app = make_app(session_file, offer_recovery=False)
+    calls = []
+    app.after_prefetch = lambda: calls.append(set(mounted_tabs(app)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        while not calls:
+            await pilot.pause()
+        for _ in range(5):  # the prefetch timer has nothing left to do: no second call
+            await pilot.pause(0.06)
+    assert calls == [{spec.tab for spec in PANES}]
