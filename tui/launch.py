@@ -4,6 +4,7 @@ run the app. tui/cli.py calls it; nothing in the app imports it back."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import logs
@@ -54,6 +55,10 @@ def run_app(
         recording = f"{record} ({', '.join(parts)})" if parts else str(record)  # the status line says so
     app = GpuPlanApp(session_path, watch=watch_file, monitor_first=monitor_first, interval=interval,
                      backend=backend, recording=recording)
+    if os.name == "posix" and not os.environ.get("TEXTUAL_DRIVER"):  # else Textual's own choice
+        from .terminal_driver import QuietLinuxDriver
+
+        app.driver_class = QuietLinuxDriver  # its input thread sleeps until there is input
     from .heap import freeze_startup_heap
 
     app.after_prefetch = freeze_startup_heap  # the heap built, every tab mounted: out of the GC
