@@ -512,6 +512,29 @@ async def test_stale_samples_are_flagged(monkeypatch):
         assert "STALE" in widget_lines(app, app.query_one("#mon-status"))[0]
 
 
+async def test_the_stale_check_sleeps_while_samples_come_and_wakes_when_they_stop(monkeypatch):
+    """No timer ticks beside samples that keep coming (each tick is a wake-up of the process):
+    a sample puts the stale check to sleep until the moment it would turn stale; then the
+    status line says STALE at once and counts on; the next sample clears it."""
+    monkeypatch.setattr(MonitorPane, "STALE_AFTER_S", 0.0)
+    backend = sim(1)
+    async with open_monitor((120, 40), [backend.sample()], interval=0.05) as (app, pilot):
+        pane = app.monitor_pane
+        deliver(app, backend.sample())
+        await pilot.pause()
+        assert not pane._stale_ticker._active.is_set() and pane._stale_deadline is not None
+
+        def status() -> str:
+            return widget_lines(app, app.query_one("#mon-status"))[0]
+
+        while "STALE" not in status():  # the deadline: 3 intervals after the last sample
+            await pilot.pause()
+        assert pane._stale_ticker._active.is_set()  # ticking while stale
+        deliver(app, backend.sample())
+        await pilot.pause()
+        assert "STALE" not in status() and not pane._stale_ticker._active.is_set()
+
+
 # ---- replay and the sampler thread ----------------------------------------------------------
 
 

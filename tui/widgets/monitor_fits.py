@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.geometry import Size
 
 from engine.telemetry.fits import FitVerdict
 from engine.telemetry.samples import HostSample
@@ -92,9 +91,6 @@ class FitsLine(TextLines):
         if got is None or got[0] != key:
             got = self._wrapped = (key, list(body.wrap(self.app.console, width)))
         return got[1]
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self.rows
 
     def lines(self, width: int) -> list[Text | Line]:
         return [self.head, *self._body_lines(width)[:FITS_MAX_ROWS - 1]]
