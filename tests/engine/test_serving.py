@@ -8,7 +8,7 @@ import statistics
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bench.serving_accuracy import predict
@@ -189,13 +189,22 @@ def _pair(model, gpu, tp, engine, batch, inp, out, fast_gpu):
 @given(model=st.sampled_from(MODEL_IDS), gpu=st.sampled_from(GPU_IDS), tp=st.sampled_from([1, 2, 4, 8]), engine=engines,
        batch=st.integers(1, 512), inp=lengths, out=st.integers(2, 4096),
        more_bw=st.floats(1.0, 4.0), more_flops=st.floats(1.0, 4.0))
+# Found by a CI-like fresh run: 4x the bandwidth, the same FLOPS, 2-token answers. Decodes run 3.3x
+# faster, the loop turns over faster, and each step carries more (no faster) prompt work: TPOT rises
+# by 0.07 % (73.85 -> 73.90 ms) while the request takes 265 ms instead of 734.
+@example(model="deepseek-v3", gpu="h100-sxm-80gb", tp=1, engine="vllm", batch=2, inp=405, out=2,
+         more_bw=4.0, more_flops=1.0)
 def test_a_gpu_with_more_bandwidth_and_flops_is_never_slower(model, gpu, tp, engine, batch, inp, out, more_bw, more_flops):
     # Over the whole domain, prefill-heavy loops included: the closed loop is solved for its rate
     # (bisection to 1e-7) with every step time monotone in the GPU's speed, so a faster GPU never
-    # completes fewer requests, never streams slower and never takes longer per request.
+    # completes fewer requests and never takes longer per request. It streams no slower except
+    # where prompts dominate the steps: there a faster loop puts more prompt tokens into each of
+    # them (vLLM mixes both in one step), as the batch test above allows for throughput.
     slow, fast = _pair(model, gpu, tp, engine, batch, inp, out, _faster(gpu_spec(gpu), more_bw, more_flops))
     assert fast.output_tokens_per_s >= slow.output_tokens_per_s * (1 - 1e-5)
-    assert fast.tpot_ms <= slow.tpot_ms * (1 + 1e-5)
+    prompt_dominated = max(slow.prefill_share, fast.prefill_share) >= 0.5
+    if not prompt_dominated:
+        assert fast.tpot_ms <= slow.tpot_ms * (1 + 1e-5)
     assert fast.e2e_ms <= slow.e2e_ms * (1 + 1e-5)
 
 
