@@ -93,6 +93,22 @@ async def test_a_spike_shows_in_the_sparkline_and_leaves_with_its_bucket():
         assert util_line().rstrip().endswith("█▁")
 
 
+def count_layouts(monkeypatch, pane) -> list[int]:
+    """From now on, the sample count at each layout pass of the screen (a reflow of every widget)."""
+    from textual.screen import Screen
+
+    layouts: list[int] = []
+    original = Screen._refresh_layout
+
+    def counting(screen, size=None, scroll=False):
+        if screen._layout_required:
+            layouts.append(pane.samples_seen)
+        return original(screen, size, scroll)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counting)
+    return layouts
+
+
 @pytest.mark.parametrize("view, size", [
     ("compact", (80, 24)), ("compact", (120, 40)), ("compact", (200, 50)),
     ("detail", (120, 40)), ("detail", (200, 50)),
@@ -101,8 +117,6 @@ async def test_steady_samples_repaint_without_a_layout_pass(view, size, monkeypa
     """Issue 9: no re-layout per sample. In the app as `gpuplan watch` opens it, with a plan (its
     fits line's figures change every sample), samples of the same 8 GPUs only repaint once the
     view is up: the screen is never reflowed (each reflow re-arranges every widget)."""
-    from textual.screen import Screen
-
     backend = sim(8)
     async with open_monitor(size, [backend.sample() for _ in range(20)],
                             plan=make_plan("llama-3.1-70b", tp=4)) as (app, pilot):
@@ -113,15 +127,7 @@ async def test_steady_samples_repaint_without_a_layout_pass(view, size, monkeypa
             await pilot.pause()
         assert pane.compact == (view == "compact")
         assert "needs 71.3 GiB" in screen_text(app)
-        layouts = []
-        original = Screen._refresh_layout
-
-        def counting(screen, size=None, scroll=False):
-            if screen._layout_required:
-                layouts.append(pane.samples_seen)
-            return original(screen, size, scroll)
-
-        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch, pane)
         seen = pane.samples_seen
         for _ in range(10):
             deliver(app, backend.sample())
@@ -173,8 +179,6 @@ async def test_a_verdict_that_wraps_a_line_more_or_less_keeps_its_rows(monkeypat
     ("GPU 0-7 9.5 GiB free") does not. Alternating between them, the fits line keeps the rows it
     grew to (no layout pass, each of which re-arranges the whole screen), shows each sample's
     figures, and gives the row back once the verdict changes its outcome."""
-    from textual.screen import Screen
-
     from tui.widgets.monitor_fits import FitsLine
 
     backend = sim(8)
@@ -190,15 +194,7 @@ async def test_a_verdict_that_wraps_a_line_more_or_less_keeps_its_rows(monkeypat
         deliver(app, _free(base, varied, 2))
         await pilot.pause()
         assert fits.rows == 3 and "GPU 7 67.1 GiB free" in screen_text(app)
-        layouts = []
-        original = Screen._refresh_layout
-
-        def counting(screen, size=None, scroll=False):
-            if screen._layout_required:
-                layouts.append(pane.samples_seen)
-            return original(screen, size, scroll)
-
-        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch, pane)
         for k in range(6):
             deliver(app, _free(base, same if k % 2 == 0 else varied, 3 + k))
             await pilot.pause()
@@ -206,7 +202,7 @@ async def test_a_verdict_that_wraps_a_line_more_or_less_keeps_its_rows(monkeypat
             assert ("GPU 0-7 9.5 GiB free" in text) == (k % 2 == 0), k
             assert ("GPU 7 67.1 GiB free" in text) == (k % 2 == 1), k
         assert layouts == [] and fits.rows == 3
-        monkeypatch.setattr(Screen, "_refresh_layout", original)
+        monkeypatch.undo()
         deliver(app, _free(base, [79.0] * 8, 10))  # now it fits: a new outcome, one line of verdict
         await pilot.pause()
         assert fits.rows == 2 and "✓" in screen_text(app)
